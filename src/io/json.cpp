@@ -1,0 +1,210 @@
+#include "io/json.h"
+
+#include <cfloat>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/utf8.h"
+
+namespace sdfast {
+
+using nlohmann::json;
+
+namespace {
+
+// Rewrites Python's non-standard number tokens outside strings.
+std::string replace_python_tokens(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+    } else if (text.substr(i, 9) == "-Infinity") {
+      out += "-1.7976931348623157e308";
+      i += 8;
+    } else if (text.substr(i, 8) == "Infinity") {
+      out += "1.7976931348623157e308";
+      i += 7;
+    } else if (text.substr(i, 3) == "NaN") {
+      out += "null";
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string describe_value(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+}  // namespace
+
+json parse_json(std::string_view text, const std::string& label) {
+  size_t bad = 0;
+  if (!is_valid_utf8(text, &bad)) fail(label, ": not valid UTF-8 (byte ", bad, ")");
+  const std::string fixed = replace_python_tokens(text);
+  std::vector<std::set<std::string>> keys;
+  std::string duplicate;
+  auto cb = [&](int, json::parse_event_t ev, json& parsed) {
+    if (ev == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (ev == json::parse_event_t::object_end) {
+      if (!keys.empty()) keys.pop_back();
+    } else if (ev == json::parse_event_t::key && !keys.empty() && parsed.is_string()) {
+      if (!keys.back().insert(parsed.get<std::string>()).second && duplicate.empty())
+        duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(fixed.begin(), fixed.end(), cb);
+  } catch (const json::exception& e) {
+    fail(label, ": invalid JSON (", e.what(), ")");
+  }
+  if (!duplicate.empty()) fail(label, ": duplicate key '", duplicate, "'");
+  return j;
+}
+
+json read_json_file(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read '", path, "'");
+  in.seekg(0, std::ios::end);
+  const auto size = in.tellg();
+  if (size < 0) fail("cannot read '", path, "'");
+  if (size_t(size) > max_bytes) fail("'", path, "' is ", size_t(size), " bytes, more than the ", max_bytes, " allowed");
+  in.seekg(0);
+  std::string text(size_t(size), '\0');
+  in.read(text.data(), size);
+  if (!in) fail("cannot read '", path, "'");
+  return parse_json(text, "'" + path + "'");
+}
+
+Config::Config(nlohmann::json j, std::string label) : json_(std::move(j)), label_(std::move(label)) {
+  if (!json_.is_object()) fail(label_, ": expected a JSON object, got ", describe_value(json_));
+}
+
+Config Config::load(const std::string& path) { return Config(read_json_file(path), "'" + path + "'"); }
+
+bool Config::has(const std::string& key) const {
+  auto it = json_.find(key);
+  return it != json_.end() && !it->is_null();
+}
+
+void Config::fail_key(const std::string& key, const std::string& message) const {
+  fail(label_, ": \"", key, "\" ", message);
+}
+
+namespace {
+const nlohmann::json& required(const Config& c, const std::string& key) {
+  auto it = c.json().find(key);
+  if (it == c.json().end() || it->is_null()) c.fail_key(key, "is missing");
+  return *it;
+}
+int64_t as_int(const Config& c, const std::string& key, const nlohmann::json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return int64_t(d);
+  }
+  c.fail_key(key, "must be an integer, got " + describe_value(v));
+}
+double as_double(const Config& c, const std::string& key, const nlohmann::json& v) {
+  if (!v.is_number()) c.fail_key(key, "must be a number, got " + describe_value(v));
+  return v.get<double>();
+}
+}  // namespace
+
+template <>
+bool Config::get<bool>(const std::string& key) const {
+  const nlohmann::json& v = required(*this, key);
+  if (!v.is_boolean()) fail_key(key, "must be true or false, got " + describe_value(v));
+  return v.get<bool>();
+}
+
+template <>
+int64_t Config::get<int64_t>(const std::string& key) const {
+  return as_int(*this, key, required(*this, key));
+}
+
+template <>
+int Config::get<int>(const std::string& key) const {
+  const int64_t v = get<int64_t>(key);
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+    fail_key(key, "is out of range: " + std::to_string(v));
+  return int(v);
+}
+
+template <>
+double Config::get<double>(const std::string& key) const {
+  return as_double(*this, key, required(*this, key));
+}
+
+template <>
+float Config::get<float>(const std::string& key) const {
+  return float(get<double>(key));
+}
+
+template <>
+std::string Config::get<std::string>(const std::string& key) const {
+  const nlohmann::json& v = required(*this, key);
+  if (!v.is_string()) fail_key(key, "must be a string, got " + describe_value(v));
+  return v.get<std::string>();
+}
+
+template <>
+std::vector<int> Config::get<std::vector<int>>(const std::string& key) const {
+  const nlohmann::json& v = required(*this, key);
+  if (!v.is_array()) fail_key(key, "must be a list of integers, got " + describe_value(v));
+  std::vector<int> out;
+  for (const nlohmann::json& e : v) {
+    const int64_t x = as_int(*this, key, e);
+    if (x < std::numeric_limits<int>::min() || x > std::numeric_limits<int>::max())
+      fail_key(key, "has an out-of-range value " + std::to_string(x));
+    out.push_back(int(x));
+  }
+  return out;
+}
+
+template <>
+std::vector<double> Config::get<std::vector<double>>(const std::string& key) const {
+  const nlohmann::json& v = required(*this, key);
+  if (!v.is_array()) fail_key(key, "must be a list of numbers, got " + describe_value(v));
+  std::vector<double> out;
+  for (const nlohmann::json& e : v) out.push_back(as_double(*this, key, e));
+  return out;
+}
+
+template <>
+std::vector<std::string> Config::get<std::vector<std::string>>(const std::string& key) const {
+  const nlohmann::json& v = required(*this, key);
+  if (!v.is_array()) fail_key(key, "must be a list of strings, got " + describe_value(v));
+  std::vector<std::string> out;
+  for (const nlohmann::json& e : v) {
+    if (!e.is_string()) fail_key(key, "must be a list of strings, got " + describe_value(v));
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace sdfast

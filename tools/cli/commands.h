@@ -1,0 +1,15 @@
+// The sdfast command-line program: one function per subcommand, each in its own file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace sdfast::cli {
+
+// Each add_* registers a subcommand on `app` and sets `run` to what executes it when chosen.
+// A command returns the process exit status (0 ok, 1 failure, 2 invalid input).
+using Runner = std::function<int()>;
+
+void add_golden_command(CLI::App& app, Runner& run);
+
+}  // namespace sdfast::cli
