@@ -1,0 +1,90 @@
+#include "ops/conv2d.h"
+
+#include <cstring>
+
+#include "ops/elem.h"
+
+namespace sdfast::ops {
+
+Conv2d::Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec) : spec_(spec) {
+  SDFAST_CHECK(spec.in_channels > 0 && spec.out_channels > 0 && spec.kernel > 0 && spec.stride > 0 &&
+                   spec.padding >= 0 && spec.extra_pad_end >= 0,
+               "Conv2d '", w.prefix(), "': invalid channels/kernel/stride/padding (in ",
+               spec.in_channels, ", out ", spec.out_channels, ", kernel ", spec.kernel, ")");
+  const int64_t o = spec.out_channels, i = spec.in_channels, k = spec.kernel;
+  Tensor weight = w.get("weight", {o, i, k, k}, rt.compute());
+  weights_ = PackedWeights(std::move(weight),
+                           dnnl::memory::desc({o, i, k, k}, to_dnnl(rt.compute()), tag::oihw));
+  if (spec.bias) bias_ = w.get("bias", {o}, DType::F32);
+}
+
+const Conv2d::Prim& Conv2d::primitive(Runtime& rt, int64_t n, int64_t h, int64_t w, DType src,
+                                      bool sum) const {
+  auto key = std::make_tuple(n, h, w, src, sum);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  const int64_t k = spec_.kernel, s = spec_.stride, p = spec_.padding;
+  const int64_t ho = (h + 2 * p + spec_.extra_pad_end - k) / s + 1;
+  const int64_t wo = (w + 2 * p + spec_.extra_pad_end - k) / s + 1;
+  dnnl::memory::desc src_md({n, spec_.in_channels, h, w}, to_dnnl(src), tag::nhwc);
+  dnnl::memory::desc wei_md({spec_.out_channels, spec_.in_channels, k, k}, to_dnnl(rt.compute()),
+                            tag::any);
+  dnnl::memory::desc dst_md({n, spec_.out_channels, ho, wo}, to_dnnl(rt.activation()), tag::nhwc);
+  dnnl::primitive_attr attr;
+  if (sum) {
+    dnnl::post_ops po;
+    po.append_sum(1.0f);
+    attr.set_post_ops(po);
+  }
+  const dnnl::memory::dims strides{s, s}, pad_l{p, p},
+      pad_r{p + spec_.extra_pad_end, p + spec_.extra_pad_end};
+  auto desc = spec_.bias
+                  ? dnnl::convolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                        src_md, wei_md, dnnl::memory::desc({spec_.out_channels}, dt::f32, tag::a),
+                        dst_md, strides, pad_l, pad_r)
+                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                    dnnl::algorithm::convolution_direct, src_md,
+                                                    wei_md, dst_md, strides, pad_l, pad_r);
+  Prim prim;
+  prim.pd = dnnl::convolution_forward::primitive_desc(desc, attr, rt.engine());
+  prim.prim = dnnl::convolution_forward(prim.pd);
+  return cache_.emplace(key, std::move(prim)).first->second;
+}
+
+Tensor Conv2d::run(Runtime& rt, const Tensor& x_in, const Tensor* residual) const {
+  check_rank(x_in, 4, "Conv2d");
+  SDFAST_CHECK(x_in.dim(3) == spec_.in_channels, "Conv2d: input has ", x_in.dim(3),
+               " channels, expected ", spec_.in_channels, " (", x_in.describe(), ")");
+  const Tensor x = x_in.to(rt.activation());
+  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2);
+  const Prim& p = primitive(rt, n, h, w, x.dtype(), residual != nullptr);
+  const auto dst_md = p.pd.dst_desc();
+  const auto dims = dst_md.dims();  // logical N, C, H, W
+  Tensor y;
+  if (residual) {
+    SDFAST_CHECK(residual->shape() == (Shape{dims[0], dims[2], dims[3], dims[1]}),
+                 "Conv2d: residual ", residual->describe(), " does not match the output ",
+                 shape_str({dims[0], dims[2], dims[3], dims[1]}));
+    y = residual->to(rt.activation());
+    if (y.raw_data() == residual->raw_data()) y = residual->clone();
+  } else {
+    y = Tensor::empty({dims[0], dims[2], dims[3], dims[1]}, rt.activation());
+  }
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, as_memory(rt, p.pd.src_desc(), x)},
+      {DNNL_ARG_WEIGHTS, weights_.get(rt, p.pd.weights_desc())},
+      {DNNL_ARG_DST, as_memory(rt, dst_md, y)}};
+  if (spec_.bias) args[DNNL_ARG_BIAS] = as_memory(rt, p.pd.bias_desc(), bias_);
+  p.prim.execute(rt.stream(), args);
+  rt.stream().wait();
+  return y;
+}
+
+Tensor Conv2d::forward(Runtime& rt, const Tensor& x) const { return run(rt, x, nullptr); }
+
+Tensor Conv2d::forward(Runtime& rt, const Tensor& x, const Tensor& residual) const {
+  return run(rt, x, &residual);
+}
+
+}  // namespace sdfast::ops

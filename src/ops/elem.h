@@ -1,0 +1,27 @@
+// Element access for the kernels written here: float32 or bfloat16 storage, float32 arithmetic.
+#pragma once
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace sdfast::ops {
+
+inline float load(const float* p, int64_t i) { return p[i]; }
+inline float load(const bf16_t* p, int64_t i) { return bf16_to_f32(p[i].bits); }
+inline void store(float* p, int64_t i, float v) { p[i] = v; }
+inline void store(bf16_t* p, int64_t i, float v) { p[i].bits = f32_to_bf16(v); }
+
+// Calls f(T{}) with T = float or bf16_t for the activation dtype `t`.
+template <class F>
+decltype(auto) dispatch_float(DType t, F&& f) {
+  if (t == DType::F32) return f(float{});
+  if (t == DType::BF16) return f(bf16_t{});
+  fail("kernel supports F32 and BF16 activations, got ", dtype_name(t));
+}
+
+// Checks that `x` has `n` dims and the given last dimension (-1: any).
+inline void check_rank(const Tensor& x, int n, const char* what) {
+  SDFAST_CHECK(x.ndim() == n, what, ": expected a ", n, "-d tensor, got ", x.describe());
+}
+
+}  // namespace sdfast::ops

@@ -1,0 +1,83 @@
+#include "ops/linear.h"
+
+namespace sdfast::ops {
+
+Linear::Linear(Runtime& rt, const Weights& w, int64_t in_features, int64_t out_features, bool bias)
+    : Linear(rt, w.get("weight", {out_features, in_features}, rt.compute()),
+             bias ? w.get("bias", {out_features}, DType::F32) : Tensor()) {}
+
+Linear::Linear(Runtime& rt, Tensor weight, Tensor bias) {
+  SDFAST_CHECK(weight.ndim() == 2, "Linear: weight must be 2-d, got ", weight.describe());
+  out_ = weight.dim(0);
+  in_ = weight.dim(1);
+  weight = weight.to(rt.compute());
+  // Stored [out, in] row-major, which is the matmul's [in, out] weight in "ba" order.
+  weights_ = PackedWeights(std::move(weight),
+                           dnnl::memory::desc({in_, out_}, to_dnnl(rt.compute()), tag::ba));
+  if (bias.defined()) {
+    SDFAST_CHECK(bias.numel() == out_, "Linear: bias ", bias.describe(), " for ", out_, " outputs");
+    bias_ = bias.to(DType::F32).reshape({1, out_});
+  }
+}
+
+const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, Activation act,
+                                      bool sum) const {
+  auto key = std::make_tuple(m, src, act, sum);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  dnnl::memory::desc src_md({m, in_}, to_dnnl(src), tag::ab);
+  dnnl::memory::desc wei_md({in_, out_}, to_dnnl(rt.compute()), tag::any);
+  dnnl::memory::desc dst_md({m, out_}, to_dnnl(rt.activation()), tag::ab);
+  dnnl::primitive_attr attr;
+  dnnl::post_ops po;
+  if (sum) po.append_sum(1.0f);
+  if (act == Activation::Silu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
+  if (act == Activation::Gelu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  attr.set_post_ops(po);
+  auto desc = bias_.defined()
+                  ? dnnl::matmul::desc(src_md, wei_md,
+                                       dnnl::memory::desc({1, out_}, dt::f32, tag::ab), dst_md)
+                  : dnnl::matmul::desc(src_md, wei_md, dst_md);
+  Prim prim;
+  prim.pd = dnnl::matmul::primitive_desc(desc, attr, rt.engine());
+  prim.prim = dnnl::matmul(prim.pd);
+  return cache_.emplace(key, std::move(prim)).first->second;
+}
+
+Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor* residual) const {
+  SDFAST_CHECK(x_in.ndim() >= 1 && x_in.dim(-1) == in_, "Linear: input ", x_in.describe(),
+               " does not end in ", in_, " features");
+  const Tensor x = x_in.to(rt.activation());
+  const int64_t m = x.numel() / in_;
+  Shape out_shape = x.shape();
+  out_shape.back() = out_;
+  Tensor y;
+  if (residual) {
+    SDFAST_CHECK(residual->shape() == out_shape, "Linear: residual ", residual->describe(),
+                 " does not match the output ", shape_str(out_shape));
+    y = residual->to(rt.activation());
+    if (y.raw_data() == residual->raw_data()) y = residual->clone();
+  } else {
+    y = Tensor::empty(out_shape, rt.activation());
+  }
+  if (m == 0) return y;
+  const Prim& p = primitive(rt, m, x.dtype(), act, residual != nullptr);
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, as_memory(rt, p.pd.src_desc(), x)},
+      {DNNL_ARG_WEIGHTS, weights_.get(rt, p.pd.weights_desc())},
+      {DNNL_ARG_DST, as_memory(rt, p.pd.dst_desc(), y)}};
+  if (bias_.defined()) args[DNNL_ARG_BIAS] = as_memory(rt, p.pd.bias_desc(), bias_);
+  p.prim.execute(rt.stream(), args);
+  rt.stream().wait();
+  return y;
+}
+
+Tensor Linear::forward(Runtime& rt, const Tensor& x, Activation act) const {
+  return run(rt, x, act, nullptr);
+}
+
+Tensor Linear::forward(Runtime& rt, const Tensor& x, const Tensor& residual) const {
+  return run(rt, x, Activation::None, &residual);
+}
+
+}  // namespace sdfast::ops
