@@ -1,0 +1,209 @@
+// PNG files through libpng; images, grids and upscaling for viewing.
+#include <png.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "core/error.h"
+#include "sdfast/image.h"
+
+namespace sdfast {
+
+namespace fs = std::filesystem;
+
+Image make_image_grid(const std::vector<Image>& images, int rows, int cols) {
+  if (rows < 1 || cols < 1) fail_argument("image grid ", rows, "x", cols, ": rows and columns must be >= 1");
+  if (int64_t(images.size()) != int64_t(rows) * cols)
+    fail_argument("image grid ", rows, "x", cols, " needs ", int64_t(rows) * cols, " images, got ",
+                  images.size());
+  const int w = images[0].width, h = images[0].height;
+  for (const Image& im : images)
+    if (im.width != w || im.height != h || im.rgb.size() != size_t(w) * size_t(h) * 3)
+      fail_argument("image grid: images differ in size (", w, "x", h, " vs ", im.width, "x", im.height, ")");
+  Image grid;
+  grid.width = cols * w;
+  grid.height = rows * h;
+  grid.rgb.assign(size_t(grid.width) * size_t(grid.height) * 3, 0);
+  for (size_t i = 0; i < images.size(); ++i) {
+    const int x0 = int(i % size_t(cols)) * w, y0 = int(i / size_t(cols)) * h;
+    for (int y = 0; y < h; ++y)
+      std::memcpy(&grid.rgb[(size_t(y0 + y) * size_t(grid.width) + size_t(x0)) * 3],
+                  &images[i].rgb[size_t(y) * size_t(w) * 3], size_t(w) * 3);
+  }
+  return grid;
+}
+
+Image upscale(const Image& in, int factor, UpscaleFilter filter) {
+  if (factor < 1 || factor > 64) fail_argument("upscale factor must be 1..64, got ", factor);
+  if (factor == 1) return in;
+  Image out;
+  out.width = in.width * factor;
+  out.height = in.height * factor;
+  out.rgb.resize(size_t(out.width) * size_t(out.height) * 3);
+  for (int y = 0; y < out.height; ++y) {
+    for (int x = 0; x < out.width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        float v;
+        if (filter == UpscaleFilter::Nearest) {
+          v = in.rgb[(size_t(y / factor) * size_t(in.width) + size_t(x / factor)) * 3 + size_t(c)];
+        } else {  // bilinear with half-pixel centres (align_corners=False), edges clamped
+          const float sy = std::max(0.0f, (y + 0.5f) / float(factor) - 0.5f);
+          const float sx = std::max(0.0f, (x + 0.5f) / float(factor) - 0.5f);
+          const int y0 = std::min(int(sy), in.height - 1), x0 = std::min(int(sx), in.width - 1);
+          const int y1 = std::min(y0 + 1, in.height - 1), x1 = std::min(x0 + 1, in.width - 1);
+          const float fy = sy - float(y0), fx = sx - float(x0);
+          auto px = [&](int yy, int xx) {
+            return float(in.rgb[(size_t(yy) * size_t(in.width) + size_t(xx)) * 3 + size_t(c)]);
+          };
+          v = (px(y0, x0) * (1 - fx) + px(y0, x1) * fx) * (1 - fy) + (px(y1, x0) * (1 - fx) + px(y1, x1) * fx) * fy;
+        }
+        out.rgb[(size_t(y) * size_t(out.width) + size_t(x)) * 3 + size_t(c)] = uint8_t(std::lround(v));
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+struct PngWriteError {
+  std::string message;
+};
+
+void png_error_fn(png_structp png, png_const_charp msg) {
+  auto* err = static_cast<PngWriteError*>(png_get_error_ptr(png));
+  err->message = msg;
+  png_longjmp(png, 1);
+}
+void png_warning_fn(png_structp, png_const_charp) {}
+
+// Renames `from` to `to` without replacing an existing `to` (atomic where the kernel allows).
+bool rename_noreplace(const std::string& from, const std::string& to) {
+#ifdef SYS_renameat2
+  if (::syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 1 /*RENAME_NOREPLACE*/) == 0)
+    return true;
+  if (errno == EEXIST) return false;
+#endif
+  if (::link(from.c_str(), to.c_str()) != 0) return false;
+  ::unlink(from.c_str());
+  return true;
+}
+
+// The libpng calls, in a function holding no C++ objects across setjmp.
+bool write_png_stream(FILE* f, int width, int height, png_text* chunks, int nchunks, png_bytep* rows,
+                      PngWriteError* err) {
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, err, png_error_fn, png_warning_fn);
+  if (!png) return false;
+  png_infop info = png_create_info_struct(png);
+  if (!info) {
+    png_destroy_write_struct(&png, nullptr);
+    return false;
+  }
+  if (setjmp(png_jmpbuf(png)) != 0) {
+    png_destroy_write_struct(&png, &info);
+    return false;
+  }
+  png_init_io(png, f);
+  png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), 8, PNG_COLOR_TYPE_RGB,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (nchunks > 0) png_set_text(png, info, chunks, nchunks);
+  png_set_rows(png, info, rows);
+  png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return true;
+}
+
+}  // namespace
+
+void save_png(const Image& image, const std::string& path, const std::vector<PngText>& text,
+              bool overwrite) {
+  if (image.width < 1 || image.height < 1 ||
+      image.rgb.size() != size_t(image.width) * size_t(image.height) * 3)
+    fail("save_png '", path, "': image of ", image.width, "x", image.height, " with ", image.rgb.size(),
+         " bytes is not RGB");
+  if (!overwrite && fs::exists(path)) fail("'", path, "' already exists (not overwritten)");
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) fail("cannot write '", path, "': ", std::strerror(errno));
+  FILE* f = ::fdopen(fd, "wb");
+  if (!f) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail("cannot write '", path, "'");
+  }
+  PngWriteError err;
+  std::vector<png_text> chunks(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    chunks[i].compression = PNG_ITXT_COMPRESSION_NONE;
+    chunks[i].key = const_cast<char*>(text[i].first.c_str());
+    chunks[i].text = const_cast<char*>(text[i].second.c_str());
+    chunks[i].itxt_length = text[i].second.size();
+    chunks[i].lang = nullptr;
+    chunks[i].lang_key = nullptr;
+  }
+  std::vector<png_bytep> rows(size_t(image.height));
+  for (int y = 0; y < image.height; ++y)
+    rows[size_t(y)] = const_cast<png_bytep>(&image.rgb[size_t(y) * size_t(image.width) * 3]);
+  bool ok = write_png_stream(f, image.width, image.height, chunks.data(), int(chunks.size()), rows.data(), &err);
+  ok = (std::fflush(f) == 0) && (::fsync(::fileno(f)) == 0) && ok;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    fail("cannot write PNG '", path, "'", err.message.empty() ? "" : ": " + err.message);
+  }
+  ::chmod(tmp.c_str(), 0644);
+  const bool renamed = overwrite ? std::rename(tmp.c_str(), path.c_str()) == 0 : rename_noreplace(tmp, path);
+  if (!renamed) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    if (!overwrite && fs::exists(path)) fail("'", path, "' already exists (not overwritten)");
+    fail("cannot move the PNG into '", path, "': ", std::strerror(e));
+  }
+}
+
+Image load_png(const std::string& path, std::vector<PngText>* text) {
+  png_image img;
+  std::memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&img, path.c_str()))
+    fail("cannot read PNG '", path, "': ", img.message);
+  img.format = PNG_FORMAT_RGB;
+  Image out;
+  out.width = int(img.width);
+  out.height = int(img.height);
+  out.rgb.resize(PNG_IMAGE_SIZE(img));
+  if (!png_image_finish_read(&img, nullptr, out.rgb.data(), 0, nullptr)) {
+    png_image_free(&img);
+    fail("cannot decode PNG '", path, "': ", img.message);
+  }
+  if (text) {
+    text->clear();
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) fail("cannot read '", path, "'");
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+    png_infop info = png ? png_create_info_struct(png) : nullptr;
+    if (png && info && setjmp(png_jmpbuf(png)) == 0) {
+      png_init_io(png, f);
+      png_read_info(png, info);
+      png_textp t = nullptr;
+      int n = 0;
+      png_get_text(png, info, &t, &n);
+      for (int i = 0; i < n; ++i)
+        text->emplace_back(t[i].key, std::string(t[i].text, t[i].itxt_length ? t[i].itxt_length : t[i].text_length));
+    }
+    if (png) png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
+    std::fclose(f);
+  }
+  return out;
+}
+
+}  // namespace sdfast
