@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "ops/attention_flash_avx512.h"
 #include "ops/dnnl_util.h"
 #include "ops/elem.h"
 
@@ -44,6 +45,16 @@ Tensor attention(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
 
 Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v, int heads,
                        bool causal) {
+  const Dims s = check_inputs(q, k, v, heads);
+#if defined(__AVX512F__)
+  Tensor out = Tensor::empty({s.b, s.lq, s.h * s.d}, rt.activation());
+  if (avx512::flash_attention(q, k, v, out, heads, causal)) return out;
+#endif
+  return attention_flash_portable(rt, q, k, v, heads, causal);
+}
+
+Tensor attention_flash_portable(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
+                                int heads, bool causal) {
   const Dims s = check_inputs(q, k, v, heads);
   const int64_t hd = s.h * s.d;
   Tensor out = Tensor::empty({s.b, s.lq, hd}, rt.activation());

@@ -18,6 +18,10 @@ Tensor attention(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
 Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v, int heads,
                        bool causal = false);
 
+// The portable (no intrinsics) version of attention_flash, used where AVX-512 is not available.
+Tensor attention_flash_portable(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
+                                int heads, bool causal = false);
+
 // Reference formulation: the full [B, H, Lq, Lk] score matrix (oneDNN batched matmuls + softmax),
 // as Diffusers' default attention processor computes it.
 Tensor attention_naive(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v, int heads,

@@ -221,6 +221,8 @@ TEST_P(OpsTest, AttentionFlashAndNaiveMatchReference) {
     Tensor want = reference_attention(q, k, v, int(heads), causal);
     EXPECT_LT(rel_err(attention_flash(rt_, q, k, v, int(heads), causal), want), tol() * 4)
         << lq << "x" << lk << " causal " << causal;
+    EXPECT_LT(rel_err(attention_flash_portable(rt_, q, k, v, int(heads), causal), want), tol() * 4)
+        << lq << "x" << lk << " causal " << causal;
     EXPECT_LT(rel_err(attention_naive(rt_, q, k, v, int(heads), causal), want), tol() * 4)
         << lq << "x" << lk << " causal " << causal;
   }
