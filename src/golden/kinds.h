@@ -8,6 +8,12 @@ namespace sdfast::golden {
 
 using KindHandler = void (*)(CaseRun& run);
 
+void run_text_encoder(CaseRun& run);  // kind_text_encoder.cpp
+void run_vae_decode(CaseRun& run);    // kind_vae.cpp
+void run_vae_encode(CaseRun& run);    // kind_vae.cpp
+void run_taesd_decode(CaseRun& run);  // kind_taesd.cpp
+void run_taesd_encode(CaseRun& run);  // kind_taesd.cpp
+
 // The handler for `kind`, or nullptr when the kind is not implemented (reported UNSUPPORTED).
 KindHandler find_kind(const std::string& kind);
 

@@ -21,6 +21,11 @@ struct KindEntry {
 // One line per implemented kind.
 constexpr KindEntry kKinds[] = {
     {"", nullptr},
+    {"text_encoder", run_text_encoder},
+    {"vae_decode", run_vae_decode},
+    {"vae_encode", run_vae_encode},
+    {"taesd_decode", run_taesd_decode},
+    {"taesd_encode", run_taesd_encode},
 };
 
 KindHandler find_kind(const std::string& kind) {
