@@ -21,6 +21,9 @@ struct KindEntry {
 // One line per implemented kind.
 constexpr KindEntry kKinds[] = {
     {"", nullptr},
+    {"rng_numpy_pcg64_standard_normal", run_rng_numpy_pcg64_standard_normal},
+    {"rng_torch_cpu_randn", run_rng_torch_cpu_randn},
+    {"tokenizer", run_tokenizer},
 };
 
 KindHandler find_kind(const std::string& kind) {
