@@ -26,6 +26,9 @@ constexpr KindEntry kKinds[] = {
     {"vae_encode", run_vae_encode},
     {"taesd_decode", run_taesd_decode},
     {"taesd_encode", run_taesd_encode},
+    {"rng_numpy_pcg64_standard_normal", run_rng_numpy_pcg64_standard_normal},
+    {"rng_torch_cpu_randn", run_rng_torch_cpu_randn},
+    {"tokenizer", run_tokenizer},
 };
 
 KindHandler find_kind(const std::string& kind) {
