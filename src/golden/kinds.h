@@ -8,6 +8,8 @@ namespace sdfast::golden {
 
 using KindHandler = void (*)(CaseRun& run);
 
+void run_scheduler(CaseRun& run);
+
 // The handler for `kind`, or nullptr when the kind is not implemented (reported UNSUPPORTED).
 KindHandler find_kind(const std::string& kind);
 
