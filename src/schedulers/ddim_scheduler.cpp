@@ -26,6 +26,20 @@ DDIMSchedulerConfig DDIMSchedulerConfig::parse(const Config& c) {
   return s;
 }
 
+nlohmann::json DDIMSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, true);
+  j["clip_sample"] = clip_sample;
+  j["set_alpha_to_one"] = set_alpha_to_one;
+  j["steps_offset"] = steps_offset;
+  j["prediction_type"] = prediction_type;
+  j["thresholding"] = thresholding;
+  j["dynamic_thresholding_ratio"] = dynamic_thresholding_ratio;
+  j["clip_sample_range"] = clip_sample_range;
+  j["sample_max_value"] = sample_max_value;
+  j["timestep_spacing"] = timestep_spacing;
+  return j;
+}
+
 DDIMScheduler::DDIMScheduler(DDIMSchedulerConfig config) : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));
   final_alpha_cumprod_ = config_.set_alpha_to_one ? 1.0f : alphas_cumprod_[0];

@@ -24,6 +24,8 @@ struct DDIMSchedulerConfig {
   std::string timestep_spacing = "leading";
 
   static DDIMSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class DDIMScheduler final : public Scheduler {
@@ -33,6 +35,7 @@ class DDIMScheduler final : public Scheduler {
 
   const char* class_name() const override { return "DDIMScheduler"; }
   const DDIMSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;
   // Draws noise only when eta > 0.
   Tensor step(const Tensor& model_output, double timestep, const Tensor& sample,

@@ -29,6 +29,20 @@ DDPMSchedulerConfig DDPMSchedulerConfig::parse(const Config& c) {
   return s;
 }
 
+nlohmann::json DDPMSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, true);
+  j["variance_type"] = variance_type;
+  j["clip_sample"] = clip_sample;
+  j["prediction_type"] = prediction_type;
+  j["thresholding"] = thresholding;
+  j["dynamic_thresholding_ratio"] = dynamic_thresholding_ratio;
+  j["clip_sample_range"] = clip_sample_range;
+  j["sample_max_value"] = sample_max_value;
+  j["timestep_spacing"] = timestep_spacing;
+  j["steps_offset"] = steps_offset;
+  return j;
+}
+
 DDPMScheduler::DDPMScheduler(DDPMSchedulerConfig config) : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));
   num_train_timesteps_ = config_.betas.num_train_timesteps;

@@ -26,6 +26,8 @@ struct DDPMSchedulerConfig {
   int steps_offset = 0;
 
   static DDPMSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class DDPMScheduler final : public Scheduler {
@@ -35,6 +37,7 @@ class DDPMScheduler final : public Scheduler {
 
   const char* class_name() const override { return "DDPMScheduler"; }
   const DDPMSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;
   // Draws noise on every step with timestep > 0.
   Tensor step(const Tensor& model_output, double timestep, const Tensor& sample,

@@ -65,6 +65,27 @@ DPMSolverMultistepSchedulerConfig DPMSolverMultistepSchedulerConfig::parse(const
   return s;
 }
 
+nlohmann::json DPMSolverMultistepSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, false);
+  j["solver_order"] = solver_order;
+  j["prediction_type"] = prediction_type;
+  j["thresholding"] = thresholding;
+  j["dynamic_thresholding_ratio"] = dynamic_thresholding_ratio;
+  j["sample_max_value"] = sample_max_value;
+  j["algorithm_type"] = algorithm_type;
+  j["solver_type"] = solver_type;
+  j["lower_order_final"] = lower_order_final;
+  j["euler_at_final"] = euler_at_final;
+  j["use_karras_sigmas"] = use_karras_sigmas;
+  j["use_lu_lambdas"] = use_lu_lambdas;
+  j["final_sigmas_type"] = final_sigmas_type;
+  j["lambda_min_clipped"] = lambda_min_clipped;
+  j["timestep_spacing"] = timestep_spacing;
+  j["steps_offset"] = steps_offset;
+  j["variance_type"] = nullptr;
+  return j;
+}
+
 DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(DPMSolverMultistepSchedulerConfig config)
     : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));

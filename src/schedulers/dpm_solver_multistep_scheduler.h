@@ -38,6 +38,8 @@ struct DPMSolverMultistepSchedulerConfig {
   double sigma_max = NAN;
 
   static DPMSolverMultistepSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class DPMSolverMultistepScheduler final : public Scheduler {
@@ -48,6 +50,7 @@ class DPMSolverMultistepScheduler final : public Scheduler {
 
   const char* class_name() const override { return "DPMSolverMultistepScheduler"; }
   const DPMSolverMultistepSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;
   // The SDE variants draw one noise tensor per step.
   Tensor step(const Tensor& model_output, double timestep, const Tensor& sample,

@@ -20,6 +20,14 @@ EulerAncestralDiscreteSchedulerConfig EulerAncestralDiscreteSchedulerConfig::par
   return s;
 }
 
+nlohmann::json EulerAncestralDiscreteSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, true);
+  j["prediction_type"] = prediction_type;
+  j["timestep_spacing"] = timestep_spacing;
+  j["steps_offset"] = steps_offset;
+  return j;
+}
+
 EulerAncestralDiscreteScheduler::EulerAncestralDiscreteScheduler(
     EulerAncestralDiscreteSchedulerConfig config)
     : config_(std::move(config)) {

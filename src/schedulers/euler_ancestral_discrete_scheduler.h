@@ -21,6 +21,8 @@ struct EulerAncestralDiscreteSchedulerConfig {
   int steps_offset = 0;
 
   static EulerAncestralDiscreteSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class EulerAncestralDiscreteScheduler final : public Scheduler {
@@ -31,6 +33,7 @@ class EulerAncestralDiscreteScheduler final : public Scheduler {
 
   const char* class_name() const override { return "EulerAncestralDiscreteScheduler"; }
   const EulerAncestralDiscreteSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;
   double init_noise_sigma() const override;
   Tensor scale_model_input(const Tensor& sample, double timestep) override;

@@ -24,6 +24,19 @@ EulerDiscreteSchedulerConfig EulerDiscreteSchedulerConfig::parse(const Config& c
   return s;
 }
 
+nlohmann::json EulerDiscreteSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, true);
+  j["prediction_type"] = prediction_type;
+  j["interpolation_type"] = interpolation_type;
+  j["use_karras_sigmas"] = use_karras_sigmas;
+  j["timestep_spacing"] = timestep_spacing;
+  j["timestep_type"] = timestep_type;
+  j["steps_offset"] = steps_offset;
+  j["sigma_min"] = std::isnan(sigma_min) ? nlohmann::json() : nlohmann::json(sigma_min);
+  j["sigma_max"] = std::isnan(sigma_max) ? nlohmann::json() : nlohmann::json(sigma_max);
+  return j;
+}
+
 EulerDiscreteScheduler::EulerDiscreteScheduler(EulerDiscreteSchedulerConfig config)
     : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));

@@ -25,6 +25,8 @@ struct EulerDiscreteSchedulerConfig {
   int steps_offset = 0;
 
   static EulerDiscreteSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class EulerDiscreteScheduler final : public Scheduler {
@@ -35,6 +37,7 @@ class EulerDiscreteScheduler final : public Scheduler {
 
   const char* class_name() const override { return "EulerDiscreteScheduler"; }
   const EulerDiscreteSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;
   double init_noise_sigma() const override;
   Tensor scale_model_input(const Tensor& sample, double timestep) override;

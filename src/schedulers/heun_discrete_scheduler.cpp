@@ -23,6 +23,17 @@ HeunDiscreteSchedulerConfig HeunDiscreteSchedulerConfig::parse(const Config& c) 
   return s;
 }
 
+nlohmann::json HeunDiscreteSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, false);
+  j["prediction_type"] = prediction_type;
+  j["use_karras_sigmas"] = use_karras_sigmas;
+  j["clip_sample"] = clip_sample;
+  j["clip_sample_range"] = clip_sample_range;
+  j["timestep_spacing"] = timestep_spacing;
+  j["steps_offset"] = steps_offset;
+  return j;
+}
+
 HeunDiscreteScheduler::HeunDiscreteScheduler(HeunDiscreteSchedulerConfig config)
     : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));

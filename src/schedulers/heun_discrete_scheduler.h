@@ -27,6 +27,8 @@ struct HeunDiscreteSchedulerConfig {
   double sigma_max = NAN;
 
   static HeunDiscreteSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class HeunDiscreteScheduler final : public Scheduler {
@@ -37,6 +39,7 @@ class HeunDiscreteScheduler final : public Scheduler {
 
   const char* class_name() const override { return "HeunDiscreteScheduler"; }
   const HeunDiscreteSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   int order() const override { return 2; }
   // 2 * num_inference_steps - 1 timesteps.
   void set_timesteps(int num_inference_steps) override;

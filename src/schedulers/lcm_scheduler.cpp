@@ -25,7 +25,25 @@ LCMSchedulerConfig LCMSchedulerConfig::parse(const Config& c) {
       config_number(c, "dynamic_thresholding_ratio", s.dynamic_thresholding_ratio, 0, 1);
   s.sample_max_value = config_number(c, "sample_max_value", s.sample_max_value, 0, 1e30);
   s.timestep_scaling = config_number(c, "timestep_scaling", s.timestep_scaling, 0, 1e30);
+  s.timestep_spacing = c.get<std::string>("timestep_spacing", s.timestep_spacing);
+  s.steps_offset = c.get<int>("steps_offset", s.steps_offset);
   return s;
+}
+
+nlohmann::json LCMSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, true);
+  j["original_inference_steps"] = original_inference_steps;
+  j["clip_sample"] = clip_sample;
+  j["clip_sample_range"] = clip_sample_range;
+  j["set_alpha_to_one"] = set_alpha_to_one;
+  j["steps_offset"] = steps_offset;
+  j["prediction_type"] = prediction_type;
+  j["thresholding"] = thresholding;
+  j["dynamic_thresholding_ratio"] = dynamic_thresholding_ratio;
+  j["sample_max_value"] = sample_max_value;
+  j["timestep_spacing"] = timestep_spacing;
+  j["timestep_scaling"] = timestep_scaling;
+  return j;
 }
 
 LCMScheduler::LCMScheduler(LCMSchedulerConfig config) : config_(std::move(config)) {

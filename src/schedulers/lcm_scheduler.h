@@ -23,9 +23,13 @@ struct LCMSchedulerConfig {
   double dynamic_thresholding_ratio = 0.995;
   double sample_max_value = 1.0;
   double timestep_scaling = 10.0;
-  // timestep_spacing and steps_offset are config keys of LCMScheduler that its schedule ignores.
+  // Config keys of LCMScheduler that its schedule does not use (kept for from_config).
+  std::string timestep_spacing = "leading";
+  int steps_offset = 0;
 
   static LCMSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class LCMScheduler final : public Scheduler {
@@ -35,6 +39,7 @@ class LCMScheduler final : public Scheduler {
 
   const char* class_name() const override { return "LCMScheduler"; }
   const LCMSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   // At most original_inference_steps steps, taken evenly from the distillation schedule
   // k * (1..original_inference_steps) - 1 with k = num_train_timesteps // original_inference_steps.
   void set_timesteps(int num_inference_steps) override;

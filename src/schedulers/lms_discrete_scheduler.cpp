@@ -21,6 +21,15 @@ LMSDiscreteSchedulerConfig LMSDiscreteSchedulerConfig::parse(const Config& c) {
   return s;
 }
 
+nlohmann::json LMSDiscreteSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, false);
+  j["use_karras_sigmas"] = use_karras_sigmas;
+  j["prediction_type"] = prediction_type;
+  j["timestep_spacing"] = timestep_spacing;
+  j["steps_offset"] = steps_offset;
+  return j;
+}
+
 LMSDiscreteScheduler::LMSDiscreteScheduler(LMSDiscreteSchedulerConfig config)
     : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));

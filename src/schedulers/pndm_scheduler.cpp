@@ -22,6 +22,16 @@ PNDMSchedulerConfig PNDMSchedulerConfig::parse(const Config& c) {
   return s;
 }
 
+nlohmann::json PNDMSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, false);
+  j["skip_prk_steps"] = skip_prk_steps;
+  j["set_alpha_to_one"] = set_alpha_to_one;
+  j["prediction_type"] = prediction_type;
+  j["timestep_spacing"] = timestep_spacing;
+  j["steps_offset"] = steps_offset;
+  return j;
+}
+
 PNDMScheduler::PNDMScheduler(PNDMSchedulerConfig config) : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));
   final_alpha_cumprod_ = config_.set_alpha_to_one ? 1.0f : alphas_cumprod_[0];

@@ -21,6 +21,8 @@ struct PNDMSchedulerConfig {
   int steps_offset = 0;
 
   static PNDMSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class PNDMScheduler final : public Scheduler {
@@ -30,6 +32,7 @@ class PNDMScheduler final : public Scheduler {
 
   const char* class_name() const override { return "PNDMScheduler"; }
   const PNDMSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   // With PRK warm-up (skip_prk_steps false) at least 4 steps are needed; timesteps() then has
   // 12 PRK entries followed by num_inference_steps - 3 PLMS entries. With skip_prk_steps it has
   // num_inference_steps + 1 entries (the first step is evaluated twice).

@@ -30,6 +30,10 @@ struct ClassEntry {
   Factory factory;
 };
 
+// `config` completed the way Diffusers completes it when it loads the model's scheduler: the
+// defaults of its `_class_name` class for every key the file lacks.
+nlohmann::json loaded_config(const Config& config);
+
 constexpr ClassEntry kClasses[] = {
     {"DDIMScheduler", &create<DDIMScheduler>},
     {"DDPMScheduler", &create<DDPMScheduler>},
@@ -63,6 +67,20 @@ constexpr Alias kAliases[] = {
     {"ddpm", "DDPMScheduler", false},
 };
 
+nlohmann::json loaded_config(const Config& config) {
+  nlohmann::json j = config.json();
+  const auto it = j.find("_class_name");
+  if (it == j.end() || !it->is_string()) return j;
+  const std::string source = it->get<std::string>();
+  for (const ClassEntry& e : kClasses) {
+    if (source != e.name) continue;
+    const nlohmann::json defaults = e.factory(config)->config_json();
+    for (const auto& [key, value] : defaults.items())
+      if (!j.contains(key)) j[key] = value;
+  }
+  return j;
+}
+
 }  // namespace
 
 std::vector<std::string> scheduler_names() {
@@ -82,9 +100,8 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Config&
     }
   for (const ClassEntry& e : kClasses) {
     if (class_name != e.name) continue;
-    if (!karras) return e.factory(config);
-    nlohmann::json j = config.json();
-    j["use_karras_sigmas"] = true;
+    nlohmann::json j = loaded_config(config);
+    if (karras) j["use_karras_sigmas"] = true;
     return e.factory(Config(std::move(j), config.label()));
   }
   std::string valid;

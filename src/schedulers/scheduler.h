@@ -53,6 +53,8 @@ class Scheduler {
   // How many model evaluations make one step of the underlying method (2 for Heun).
   virtual int order() const { return 1; }
   int num_train_timesteps() const { return num_train_timesteps_; }
+  // The effective config, every key of the class with its value (Diffusers' `scheduler.config`).
+  virtual nlohmann::json config_json() const = 0;
   const std::string& prediction_type() const { return prediction_type_; }
 
   // The model input for `timestep` (a copy or, where Diffusers returns the sample unchanged, the
@@ -77,7 +79,10 @@ class Scheduler {
 
 // Builds a scheduler by Diffusers class name or alias from a scheduler config, the way
 // `<Class>.from_config(pipe.scheduler.config)` does: keys the class does not know are ignored, keys
-// it knows keep their values, the rest take the class defaults. Aliases: ddim, pndm, euler, euler_a,
+// it knows keep their values, the rest take the class defaults. As in a loaded pipeline, where
+// `pipe.scheduler.config` holds the defaults of the model's own scheduler class, a config whose
+// `_class_name` names a supported class first gets that class's defaults for the keys it lacks
+// (so SD 1.x's PNDM config gives every scheduler timestep_spacing "leading"). Aliases: ddim, pndm, euler, euler_a,
 // dpmpp_2m, dpmpp_2m_karras (DPMSolverMultistepScheduler with use_karras_sigmas true), lms, heun,
 // unipc, lcm, ddpm. Unknown name: InvalidArgument listing the valid ones. Invalid config values:
 // Error naming the key, the value and the valid ones.

@@ -104,6 +104,17 @@ BetaSchedule parse_beta_schedule(const Config& c, const BetaSchedule& defaults,
   return s;
 }
 
+nlohmann::json beta_schedule_json(const BetaSchedule& s, bool has_rescale) {
+  nlohmann::json j;
+  j["num_train_timesteps"] = s.num_train_timesteps;
+  j["beta_start"] = s.beta_start;
+  j["beta_end"] = s.beta_end;
+  j["beta_schedule"] = s.beta_schedule;
+  j["trained_betas"] = s.trained_betas.empty() ? nlohmann::json() : nlohmann::json(s.trained_betas);
+  if (has_rescale) j["rescale_betas_zero_snr"] = s.rescale_betas_zero_snr;
+  return j;
+}
+
 std::vector<float> make_betas(const BetaSchedule& s, const std::string& label) {
   const int n = s.num_train_timesteps;
   std::vector<float> betas;

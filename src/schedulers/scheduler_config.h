@@ -51,6 +51,9 @@ BetaSchedule parse_beta_schedule(const Config& c, const BetaSchedule& defaults,
                                  std::initializer_list<std::string_view> schedules,
                                  bool has_rescale);
 
+// The keys of `s` as a Diffusers config (trained_betas null when unset).
+nlohmann::json beta_schedule_json(const BetaSchedule& s, bool has_rescale);
+
 // float32 betas exactly as torch builds them (linspace in float32, betas_for_alpha_bar in float64
 // then cast, "sigmoid" and "exp" where the class offers them), rescaled for zero terminal SNR when
 // asked. Throws when a beta falls outside [0, 1).

@@ -96,6 +96,24 @@ UniPCMultistepSchedulerConfig UniPCMultistepSchedulerConfig::parse(const Config&
   return s;
 }
 
+nlohmann::json UniPCMultistepSchedulerConfig::to_json() const {
+  nlohmann::json j = beta_schedule_json(betas, false);
+  j["solver_order"] = solver_order;
+  j["prediction_type"] = prediction_type;
+  j["thresholding"] = thresholding;
+  j["dynamic_thresholding_ratio"] = dynamic_thresholding_ratio;
+  j["sample_max_value"] = sample_max_value;
+  j["predict_x0"] = predict_x0;
+  j["solver_type"] = solver_type;
+  j["lower_order_final"] = lower_order_final;
+  j["disable_corrector"] = disable_corrector;
+  j["use_karras_sigmas"] = use_karras_sigmas;
+  j["timestep_spacing"] = timestep_spacing;
+  j["steps_offset"] = steps_offset;
+  j["solver_p"] = nullptr;
+  return j;
+}
+
 UniPCMultistepScheduler::UniPCMultistepScheduler(UniPCMultistepSchedulerConfig config)
     : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));

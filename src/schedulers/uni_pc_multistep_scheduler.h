@@ -32,6 +32,8 @@ struct UniPCMultistepSchedulerConfig {
   double sigma_max = NAN;
 
   static UniPCMultistepSchedulerConfig parse(const Config& c);
+  // The full config, defaults included (Diffusers' `scheduler.config`).
+  nlohmann::json to_json() const;
 };
 
 class UniPCMultistepScheduler final : public Scheduler {
@@ -42,6 +44,7 @@ class UniPCMultistepScheduler final : public Scheduler {
 
   const char* class_name() const override { return "UniPCMultistepScheduler"; }
   const UniPCMultistepSchedulerConfig& config() const { return config_; }
+  nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;
   Tensor step(const Tensor& model_output, double timestep, const Tensor& sample,
               const NoiseFn& noise) override;
