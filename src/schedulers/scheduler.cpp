@@ -74,7 +74,9 @@ nlohmann::json loaded_config(const Config& config) {
   const std::string source = it->get<std::string>();
   for (const ClassEntry& e : kClasses) {
     if (source != e.name) continue;
-    const nlohmann::json defaults = e.factory(config)->config_json();
+    // The class defaults alone: the file's values are the target's business, not the source's.
+    const nlohmann::json defaults =
+        e.factory(Config(nlohmann::json::object(), source + " defaults"))->config_json();
     for (const auto& [key, value] : defaults.items())
       if (!j.contains(key)) j[key] = value;
   }

@@ -93,6 +93,13 @@ UniPCMultistepSchedulerConfig UniPCMultistepSchedulerConfig::parse(const Config&
   s.steps_offset = config_int(c, "steps_offset", s.steps_offset, 0, 1000000);
   s.sigma_min = config_optional_positive(c, "sigma_min");
   s.sigma_max = config_optional_positive(c, "sigma_max");
+  // Karras schedules end with a zero-length step (sigma_min to sigma_min); a UniP of order >= 3
+  // there solves a singular system and Diffusers returns NaN, so the combination is refused.
+  if (s.use_karras_sigmas && !s.lower_order_final && s.solver_order >= 3)
+    c.fail_key("solver_order", str_cat("is ", s.solver_order,
+                                       " with use_karras_sigmas and lower_order_final false: the "
+                                       "final step would be NaN (Diffusers); use solver_order <= 2 "
+                                       "or lower_order_final true"));
   return s;
 }
 
