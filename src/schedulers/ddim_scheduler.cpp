@@ -104,8 +104,8 @@ Tensor DDIMScheduler::step(const Tensor& model_output, double timestep, const Te
   const float std_dev_t = float(eta_) * std::sqrt(variance);
   const float dir_coeff = std::sqrt(1.0f - alpha_prev - std_dev_t * std_dev_t);
   const float sqrt_a_prev = std::sqrt(alpha_prev);
-  Tensor prev = elementwise([&](float x, float e) { return sqrt_a_prev * x + dir_coeff * e; }, x0,
-                            eps);
+  Tensor prev =
+      elementwise([&](float x, float e) { return sqrt_a_prev * x + dir_coeff * e; }, x0, eps);
   if (eta_ > 0) {
     const Tensor z = draw_noise(class_name(), noise, sample.shape());
     prev = elementwise([&](float p, float n) { return p + std_dev_t * n; }, prev, z);

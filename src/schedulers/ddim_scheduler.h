@@ -30,7 +30,8 @@ struct DDIMSchedulerConfig {
 
 class DDIMScheduler final : public Scheduler {
  public:
-  explicit DDIMScheduler(const Config& config) : DDIMScheduler(DDIMSchedulerConfig::parse(config)) {}
+  explicit DDIMScheduler(const Config& config)
+      : DDIMScheduler(DDIMSchedulerConfig::parse(config)) {}
   explicit DDIMScheduler(DDIMSchedulerConfig config);
 
   const char* class_name() const override { return "DDIMScheduler"; }
@@ -44,7 +45,9 @@ class DDIMScheduler final : public Scheduler {
   void set_eta(double eta) override;
 
  private:
-  float alpha_prod(int64_t t) const { return t >= 0 ? alphas_cumprod_[size_t(t)] : final_alpha_cumprod_; }
+  float alpha_prod(int64_t t) const {
+    return t >= 0 ? alphas_cumprod_[size_t(t)] : final_alpha_cumprod_;
+  }
 
   DDIMSchedulerConfig config_;
   std::vector<float> alphas_cumprod_;

@@ -12,8 +12,8 @@ using namespace scheduling;
 
 DDPMSchedulerConfig DDPMSchedulerConfig::parse(const Config& c) {
   DDPMSchedulerConfig s;
-  s.betas = parse_beta_schedule(c, {}, {"linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid"},
-                                true);
+  s.betas =
+      parse_beta_schedule(c, {}, {"linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid"}, true);
   s.variance_type = config_choice(c, "variance_type", s.variance_type,
                                   {"fixed_small", "fixed_small_log", "fixed_large"});
   s.clip_sample = c.get<bool>("clip_sample", s.clip_sample);

@@ -32,7 +32,8 @@ struct DDPMSchedulerConfig {
 
 class DDPMScheduler final : public Scheduler {
  public:
-  explicit DDPMScheduler(const Config& config) : DDPMScheduler(DDPMSchedulerConfig::parse(config)) {}
+  explicit DDPMScheduler(const Config& config)
+      : DDPMScheduler(DDPMSchedulerConfig::parse(config)) {}
   explicit DDPMScheduler(DDPMSchedulerConfig config);
 
   const char* class_name() const override { return "DDPMScheduler"; }

@@ -32,8 +32,8 @@ DPMSolverMultistepSchedulerConfig DPMSolverMultistepSchedulerConfig::parse(const
       config_choice(c, "algorithm_type", s.algorithm_type,
                     {"dpmsolver++", "dpmsolver", "sde-dpmsolver++", "sde-dpmsolver", "deis"});
   if (s.algorithm_type == "deis") s.algorithm_type = "dpmsolver++";  // as Diffusers registers it
-  s.solver_type = config_choice(c, "solver_type", s.solver_type,
-                                {"midpoint", "heun", "logrho", "bh1", "bh2"});
+  s.solver_type =
+      config_choice(c, "solver_type", s.solver_type, {"midpoint", "heun", "logrho", "bh1", "bh2"});
   if (s.solver_type != "heun") s.solver_type = "midpoint";
   s.lower_order_final = c.get<bool>("lower_order_final", s.lower_order_final);
   s.euler_at_final = c.get<bool>("euler_at_final", s.euler_at_final);
@@ -89,7 +89,8 @@ nlohmann::json DPMSolverMultistepSchedulerConfig::to_json() const {
 DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(DPMSolverMultistepSchedulerConfig config)
     : config_(std::move(config)) {
   alphas_cumprod_ = cumprod_alphas(make_betas(config_.betas, class_name()));
-  for (float a : alphas_cumprod_) lambda_t_.push_back(std::log(std::sqrt(a)) - std::log(std::sqrt(1.0f - a)));
+  for (float a : alphas_cumprod_)
+    lambda_t_.push_back(std::log(std::sqrt(a)) - std::log(std::sqrt(1.0f - a)));
   num_train_timesteps_ = config_.betas.num_train_timesteps;
   prediction_type_ = config_.prediction_type;
 }
@@ -223,26 +224,20 @@ Tensor DPMSolverMultistepScheduler::second_order_update(const Tensor& sample,
   const std::string& algo = config_.algorithm_type;
   const bool midpoint = config_.solver_type == "midpoint";
 
-  if (algo == "dpmsolver++" || algo == "dpmsolver") {
-    float c1, c2, c3;
-    if (algo == "dpmsolver++") {
-      c1 = t.sigma / s0.sigma;
-      c2 = t.alpha * (std::exp(-h) - 1.0f);
-      // midpoint: - 0.5 * c2 * D1;  heun: + alpha_t * ((exp(-h) - 1) / h + 1) * D1
-      c3 = midpoint ? 0.5f * (t.alpha * (std::exp(-h) - 1.0f))
-                    : -(t.alpha * ((std::exp(-h) - 1.0f) / h + 1.0f));
-    } else {
-      c1 = t.alpha / s0.alpha;
-      c2 = t.sigma * (std::exp(h) - 1.0f);
-      c3 = midpoint ? 0.5f * (t.sigma * (std::exp(h) - 1.0f))
-                    : t.sigma * ((std::exp(h) - 1.0f) / h - 1.0f);
-    }
-    if (midpoint || algo == "dpmsolver")
-      return elementwise([=](float x, float a, float b) { return c1 * x - c2 * a - c3 * b; },
-                         sample, m0, d1);
-    const float c3p = -c3;  // dpmsolver++ heun adds its D1 term
-    return elementwise([=](float x, float a, float b) { return c1 * x - c2 * a + c3p * b; },
-                       sample, m0, d1);
+  // x_t = c1 * sample - c2 * D0 + c3 * D1 (+ c4 * noise), with the signs of Diffusers' formulas.
+  if (algo == "dpmsolver++") {
+    const float c1 = t.sigma / s0.sigma, c2 = t.alpha * (std::exp(-h) - 1.0f);
+    const float c3 = midpoint ? -(0.5f * (t.alpha * (std::exp(-h) - 1.0f)))
+                              : t.alpha * ((std::exp(-h) - 1.0f) / h + 1.0f);
+    return elementwise([=](float x, float a, float b) { return c1 * x - c2 * a + c3 * b; }, sample,
+                       m0, d1);
+  }
+  if (algo == "dpmsolver") {
+    const float c1 = t.alpha / s0.alpha, c2 = t.sigma * (std::exp(h) - 1.0f);
+    const float c3 = midpoint ? -(0.5f * (t.sigma * (std::exp(h) - 1.0f)))
+                              : -(t.sigma * ((std::exp(h) - 1.0f) / h - 1.0f));
+    return elementwise([=](float x, float a, float b) { return c1 * x - c2 * a + c3 * b; }, sample,
+                       m0, d1);
   }
   if (algo == "sde-dpmsolver++") {
     const float c1 = t.sigma / s0.sigma * std::exp(-h);
@@ -261,8 +256,8 @@ Tensor DPMSolverMultistepScheduler::second_order_update(const Tensor& sample,
                             : 2.0f * (t.sigma * ((std::exp(h) - 1.0f) / h - 1.0f));
   const float c4 = t.sigma * std::sqrt(std::exp(2.0f * h) - 1.0f);
   return elementwise(
-      [=](float x, float a, float b, float z) { return c1 * x - c2 * a - c3 * b + c4 * z; },
-      sample, m0, d1, noise);
+      [=](float x, float a, float b, float z) { return c1 * x - c2 * a - c3 * b + c4 * z; }, sample,
+      m0, d1, noise);
 }
 
 Tensor DPMSolverMultistepScheduler::third_order_update(const Tensor& sample) const {
@@ -278,8 +273,7 @@ Tensor DPMSolverMultistepScheduler::third_order_update(const Tensor& sample) con
   const float w1 = r0 / (r0 + r1), w2 = 1.0f / (r0 + r1);
   const Tensor d1_0 = elementwise([=](float a, float b) { return inv_r0 * (a - b); }, m0, m1);
   const Tensor d1_1 = elementwise([=](float a, float b) { return inv_r1 * (a - b); }, m1, m2);
-  const Tensor d1 =
-      elementwise([=](float a, float b) { return a + w1 * (a - b); }, d1_0, d1_1);
+  const Tensor d1 = elementwise([=](float a, float b) { return a + w1 * (a - b); }, d1_0, d1_1);
   const Tensor d2 = elementwise([=](float a, float b) { return w2 * (a - b); }, d1_0, d1_1);
   if (config_.algorithm_type == "dpmsolver++") {
     const float e = std::exp(-h) - 1.0f;
@@ -295,8 +289,8 @@ Tensor DPMSolverMultistepScheduler::third_order_update(const Tensor& sample) con
   const float c3 = t.sigma * (e / h - 1.0f);
   const float c4 = t.sigma * ((std::exp(h) - 1.0f - h) / (h * h) - 0.5f);
   return elementwise(
-      [=](float x, float a, float b, float c) { return c1 * x - c2 * a - c3 * b - c4 * c; },
-      sample, m0, d1, d2);
+      [=](float x, float a, float b, float c) { return c1 * x - c2 * a - c3 * b - c4 * c; }, sample,
+      m0, d1, d2);
 }
 
 Tensor DPMSolverMultistepScheduler::step(const Tensor& model_output, double timestep,
@@ -313,8 +307,9 @@ Tensor DPMSolverMultistepScheduler::step(const Tensor& model_output, double time
 
   // Lower orders at the end improve stability for few steps.
   const bool lower_order_final =
-      step_index_ == len - 1 && (config_.euler_at_final || (config_.lower_order_final && len < 15) ||
-                                 config_.final_sigmas_type == "zero");
+      step_index_ == len - 1 &&
+      (config_.euler_at_final || (config_.lower_order_final && len < 15) ||
+       config_.final_sigmas_type == "zero");
   const bool lower_order_second = step_index_ == len - 2 && config_.lower_order_final && len < 15;
 
   Tensor converted = convert_model_output(model_output, sample);

@@ -72,8 +72,9 @@ Tensor EulerAncestralDiscreteScheduler::step(const Tensor& model_output, double 
   const Tensor x0 = sigma_denoised(config_.prediction_type, model_output, sample, sigma);
 
   const float sigma_from = sigma, sigma_to = float(sigmas_[size_t(step_index_ + 1)]);
-  const float sigma_up = std::sqrt(sigma_to * sigma_to * (sigma_from * sigma_from - sigma_to * sigma_to) /
-                                   (sigma_from * sigma_from));
+  const float sigma_up =
+      std::sqrt(sigma_to * sigma_to * (sigma_from * sigma_from - sigma_to * sigma_to) /
+                (sigma_from * sigma_from));
   const float sigma_down = std::sqrt(sigma_to * sigma_to - sigma_up * sigma_up);
   const float dt = sigma_down - sigma;
   const Tensor z = draw_noise(class_name(), noise, sample.shape());

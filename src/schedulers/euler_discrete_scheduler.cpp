@@ -18,8 +18,7 @@ EulerDiscreteSchedulerConfig EulerDiscreteSchedulerConfig::parse(const Config& c
   s.sigma_min = config_optional_positive(c, "sigma_min");
   s.sigma_max = config_optional_positive(c, "sigma_max");
   s.timestep_spacing = config_choice(c, "timestep_spacing", s.timestep_spacing, kTimestepSpacings);
-  s.timestep_type =
-      config_choice(c, "timestep_type", s.timestep_type, {"discrete", "continuous"});
+  s.timestep_type = config_choice(c, "timestep_type", s.timestep_type, {"discrete", "continuous"});
   s.steps_offset = config_int(c, "steps_offset", s.steps_offset, 0, 1000000);
   return s;
 }

@@ -15,7 +15,7 @@ namespace sdfast {
 
 struct EulerDiscreteSchedulerConfig {
   scheduling::BetaSchedule betas;
-  std::string prediction_type = "epsilon";  // epsilon, v_prediction, sample, original_sample
+  std::string prediction_type = "epsilon";    // epsilon, v_prediction, sample, original_sample
   std::string interpolation_type = "linear";  // linear or log_linear
   bool use_karras_sigmas = false;
   double sigma_min = NAN;  // NaN: from the schedule

@@ -15,7 +15,7 @@
 namespace sdfast {
 
 struct HeunDiscreteSchedulerConfig {
-  scheduling::BetaSchedule betas;  // beta_schedule also "exp"
+  scheduling::BetaSchedule betas;           // beta_schedule also "exp"
   std::string prediction_type = "epsilon";  // epsilon, v_prediction, sample
   bool use_karras_sigmas = false;
   bool clip_sample = false;

@@ -12,9 +12,8 @@ using namespace scheduling;
 LCMSchedulerConfig LCMSchedulerConfig::parse(const Config& c) {
   LCMSchedulerConfig s;
   s.betas = parse_beta_schedule(c, s.betas, {"linear", "scaled_linear", "squaredcos_cap_v2"}, true);
-  s.original_inference_steps = config_int(c, "original_inference_steps",
-                                          s.original_inference_steps, 1,
-                                          s.betas.num_train_timesteps);
+  s.original_inference_steps = config_int(c, "original_inference_steps", s.original_inference_steps,
+                                          1, s.betas.num_train_timesteps);
   s.clip_sample = c.get<bool>("clip_sample", s.clip_sample);
   s.clip_sample_range = config_number(c, "clip_sample_range", s.clip_sample_range, 0, 1e30);
   s.set_alpha_to_one = c.get<bool>("set_alpha_to_one", s.set_alpha_to_one);
@@ -77,8 +76,7 @@ Tensor LCMScheduler::step(const Tensor& model_output, double timestep, const Ten
   if (step_index_ >= len)
     fail("LCMScheduler.step: called more often than the ", len, " scheduled steps");
   const int64_t t = train_index(class_name(), timestep, num_train_timesteps_);
-  const int64_t prev_t =
-      step_index_ + 1 < len ? int64_t(timesteps_[size_t(step_index_ + 1)]) : t;
+  const int64_t prev_t = step_index_ + 1 < len ? int64_t(timesteps_[size_t(step_index_ + 1)]) : t;
 
   const float alpha_t = alphas_cumprod_[size_t(t)];
   const float alpha_prev = prev_t >= 0 ? alphas_cumprod_[size_t(prev_t)] : final_alpha_cumprod_;

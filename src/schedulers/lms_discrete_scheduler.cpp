@@ -83,9 +83,8 @@ double LMSDiscreteScheduler::lms_coefficient(int order, int t, int current_order
   // 5-point Gauss-Legendre: exact for the polynomial of degree <= 3 (scipy's quad gives the same).
   static constexpr double kNodes[5] = {0.0, -0.5384693101056831, 0.5384693101056831,
                                        -0.9061798459386640, 0.9061798459386640};
-  static constexpr double kWeights[5] = {0.5688888888888889, 0.4786286704993665,
-                                         0.4786286704993665, 0.2369268850561891,
-                                         0.2369268850561891};
+  static constexpr double kWeights[5] = {0.5688888888888889, 0.4786286704993665, 0.4786286704993665,
+                                         0.2369268850561891, 0.2369268850561891};
   const double a = sigmas_[size_t(t)], b = sigmas_[size_t(t + 1)];
   const double half = (b - a) / 2, mid = (a + b) / 2;
   double sum = 0;
@@ -93,8 +92,8 @@ double LMSDiscreteScheduler::lms_coefficient(int order, int t, int current_order
   return sum * half;
 }
 
-Tensor LMSDiscreteScheduler::step(const Tensor& model_output, double timestep,
-                                  const Tensor& sample, const NoiseFn& noise) {
+Tensor LMSDiscreteScheduler::step(const Tensor& model_output, double timestep, const Tensor& sample,
+                                  const NoiseFn& noise) {
   check_step_inputs(class_name(), model_output, sample);
   if (step_index_ < 0) step_index_ = first_step_index(class_name(), timesteps_, timestep);
   if (step_index_ + 1 >= int(sigmas_.size()))

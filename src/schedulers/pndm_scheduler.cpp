@@ -44,8 +44,10 @@ void PNDMScheduler::set_timesteps(int n) {
   if (n < 1 || n > T)
     fail_argument("PNDMScheduler: num_inference_steps must be in [1, ", T, "], got ", n);
   if (!config_.skip_prk_steps && n < 4)
-    fail_argument("PNDMScheduler: the Runge-Kutta warm-up (skip_prk_steps false) needs at least 4 "
-                  "steps, got ", n);
+    fail_argument(
+        "PNDMScheduler: the Runge-Kutta warm-up (skip_prk_steps false) needs at least 4 "
+        "steps, got ",
+        n);
   // The ascending base schedule `_timesteps`.
   std::vector<int64_t> base;
   for (double v : spaced_timesteps(config_.timestep_spacing, T, n, config_.steps_offset, true))
@@ -159,8 +161,8 @@ Tensor PNDMScheduler::step_plms(const Tensor& model_output, int64_t timestep,
     x = cur_sample_;
     cur_sample_ = Tensor();
   } else if (n == 2) {
-    combined = elementwise([](float e1, float e2) { return (3.0f * e1 - e2) / 2.0f; }, ets_[1],
-                           ets_[0]);
+    combined =
+        elementwise([](float e1, float e2) { return (3.0f * e1 - e2) / 2.0f; }, ets_[1], ets_[0]);
   } else if (n == 3) {
     combined = elementwise(
         [](float e1, float e2, float e3) { return (23.0f * e1 - 16.0f * e2 + 5.0f * e3) / 12.0f; },
@@ -189,8 +191,7 @@ Tensor PNDMScheduler::prev_sample(const Tensor& sample, int64_t t, int64_t prev_
     eps = elementwise([&](float m, float s) { return sa * m + sb * s; }, model_output, sample);
   }
   const float sample_coeff = std::sqrt(alpha_prev / alpha_t);
-  const float denom =
-      alpha_t * std::sqrt(beta_prev) + std::sqrt(alpha_t * beta_t * alpha_prev);
+  const float denom = alpha_t * std::sqrt(beta_prev) + std::sqrt(alpha_t * beta_t * alpha_prev);
   const float diff = alpha_prev - alpha_t;
   return elementwise([&](float s, float e) { return sample_coeff * s - diff * e / denom; }, sample,
                      eps);

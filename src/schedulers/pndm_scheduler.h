@@ -27,7 +27,8 @@ struct PNDMSchedulerConfig {
 
 class PNDMScheduler final : public Scheduler {
  public:
-  explicit PNDMScheduler(const Config& config) : PNDMScheduler(PNDMSchedulerConfig::parse(config)) {}
+  explicit PNDMScheduler(const Config& config)
+      : PNDMScheduler(PNDMSchedulerConfig::parse(config)) {}
   explicit PNDMScheduler(PNDMSchedulerConfig config);
 
   const char* class_name() const override { return "PNDMScheduler"; }
@@ -44,7 +45,8 @@ class PNDMScheduler final : public Scheduler {
   Tensor step_prk(const Tensor& model_output, int64_t timestep, const Tensor& sample);
   Tensor step_plms(const Tensor& model_output, int64_t timestep, const Tensor& sample);
   // Formula (9): x_{t-delta} from x_t and the (combined) model output.
-  Tensor prev_sample(const Tensor& sample, int64_t t, int64_t prev_t, const Tensor& model_output) const;
+  Tensor prev_sample(const Tensor& sample, int64_t t, int64_t prev_t,
+                     const Tensor& model_output) const;
 
   PNDMSchedulerConfig config_;
   std::vector<float> alphas_cumprod_;

@@ -82,10 +82,10 @@ class Scheduler {
 // it knows keep their values, the rest take the class defaults. As in a loaded pipeline, where
 // `pipe.scheduler.config` holds the defaults of the model's own scheduler class, a config whose
 // `_class_name` names a supported class first gets that class's defaults for the keys it lacks
-// (so SD 1.x's PNDM config gives every scheduler timestep_spacing "leading"). Aliases: ddim, pndm, euler, euler_a,
-// dpmpp_2m, dpmpp_2m_karras (DPMSolverMultistepScheduler with use_karras_sigmas true), lms, heun,
-// unipc, lcm, ddpm. Unknown name: InvalidArgument listing the valid ones. Invalid config values:
-// Error naming the key, the value and the valid ones.
+// (so SD 1.x's PNDM config gives every scheduler timestep_spacing "leading"). Aliases: ddim, pndm,
+// euler, euler_a, dpmpp_2m, dpmpp_2m_karras (DPMSolverMultistepScheduler with use_karras_sigmas
+// true), lms, heun, unipc, lcm, ddpm. Unknown name: InvalidArgument listing the valid ones. Invalid
+// config values: Error naming the key, the value and the valid ones.
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Config& config);
 
 // Every name make_scheduler accepts: the class names, then the aliases.

@@ -61,8 +61,7 @@ std::string config_choice(const Config& c, const std::string& key, const std::st
 
 int config_int(const Config& c, const std::string& key, int fallback, int lo, int hi) {
   const int v = c.get<int>(key, fallback);
-  if (v < lo || v > hi)
-    c.fail_key(key, str_cat("is ", v, "; it must be in [", lo, ", ", hi, "]"));
+  if (v < lo || v > hi) c.fail_key(key, str_cat("is ", v, "; it must be in [", lo, ", ", hi, "]"));
   return v;
 }
 
@@ -85,8 +84,8 @@ BetaSchedule parse_beta_schedule(const Config& c, const BetaSchedule& defaults,
                                  std::initializer_list<std::string_view> schedules,
                                  bool has_rescale) {
   BetaSchedule s;
-  s.num_train_timesteps = config_int(c, "num_train_timesteps", defaults.num_train_timesteps, 1,
-                                     1000000);
+  s.num_train_timesteps =
+      config_int(c, "num_train_timesteps", defaults.num_train_timesteps, 1, 1000000);
   s.beta_start = config_number(c, "beta_start", defaults.beta_start, 0.0, 1.0);
   s.beta_end = config_number(c, "beta_end", defaults.beta_end, 0.0, 1.0);
   s.beta_schedule = config_choice(c, "beta_schedule", defaults.beta_schedule, schedules);
@@ -94,9 +93,9 @@ BetaSchedule parse_beta_schedule(const Config& c, const BetaSchedule& defaults,
   if (c.has("trained_betas")) {
     s.trained_betas = c.get<std::vector<double>>("trained_betas");
     if (int64_t(s.trained_betas.size()) != s.num_train_timesteps)
-      c.fail_key("trained_betas", str_cat("has ", s.trained_betas.size(),
-                                          " values; num_train_timesteps is ",
-                                          s.num_train_timesteps));
+      c.fail_key("trained_betas",
+                 str_cat("has ", s.trained_betas.size(), " values; num_train_timesteps is ",
+                         s.num_train_timesteps));
   }
   if (has_rescale) s.rescale_betas_zero_snr = c.get<bool>("rescale_betas_zero_snr", false);
   // Validate the resulting betas once here, so that every error names the config.

@@ -22,7 +22,8 @@ std::string config_choice(const Config& c, const std::string& key, const std::st
 inline std::string config_choice(const Config& c, const std::string& key,
                                  const std::string& fallback,
                                  std::initializer_list<std::string_view> valid) {
-  return config_choice(c, key, fallback, std::span<const std::string_view>(valid.begin(), valid.size()));
+  return config_choice(c, key, fallback,
+                       std::span<const std::string_view>(valid.begin(), valid.size()));
 }
 // An integer key in [lo, hi].
 int config_int(const Config& c, const std::string& key, int fallback, int lo, int hi);
@@ -46,7 +47,8 @@ struct BetaSchedule {
 };
 
 // Reads num_train_timesteps, beta_start, beta_end, beta_schedule (one of `schedules`),
-// trained_betas and, where `has_rescale`, rescale_betas_zero_snr; `defaults` are the class defaults.
+// trained_betas and, where `has_rescale`, rescale_betas_zero_snr; `defaults` are the class
+// defaults.
 BetaSchedule parse_beta_schedule(const Config& c, const BetaSchedule& defaults,
                                  std::initializer_list<std::string_view> schedules,
                                  bool has_rescale);

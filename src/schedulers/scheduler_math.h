@@ -66,8 +66,8 @@ double sigma_init_noise(const std::vector<double>& sigmas, const std::string& ti
 // The scale_model_input of the sigma schedulers: sample / (sigma**2 + 1) ** 0.5 in float32.
 Tensor scale_by_sigma(const Tensor& sample, float sigma);
 // A sigma scheduler's x_0 from its model output (sample = x_0 + sigma * noise):
-// epsilon: sample - sigma * m; v_prediction: m * (-sigma / (sigma**2+1)**0.5) + sample / (sigma**2+1);
-// sample / original_sample: m.
+// epsilon: sample - sigma * m; v_prediction: m * (-sigma / (sigma**2+1)**0.5) + sample /
+// (sigma**2+1); sample / original_sample: m.
 Tensor sigma_denoised(const std::string& prediction_type, const Tensor& model_output,
                       const Tensor& sample, float sigma);
 

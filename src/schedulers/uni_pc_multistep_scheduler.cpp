@@ -87,7 +87,8 @@ UniPCMultistepSchedulerConfig UniPCMultistepSchedulerConfig::parse(const Config&
   s.lower_order_final = c.get<bool>("lower_order_final", s.lower_order_final);
   s.disable_corrector = c.get<std::vector<int>>("disable_corrector", s.disable_corrector);
   if (c.has("solver_p"))
-    c.fail_key("solver_p", "is set; an external predictor scheduler is not supported (valid: null)");
+    c.fail_key("solver_p",
+               "is set; an external predictor scheduler is not supported (valid: null)");
   s.use_karras_sigmas = c.get<bool>("use_karras_sigmas", s.use_karras_sigmas);
   s.timestep_spacing = config_choice(c, "timestep_spacing", s.timestep_spacing, kTimestepSpacings);
   s.steps_offset = config_int(c, "steps_offset", s.steps_offset, 0, 1000000);
@@ -132,7 +133,8 @@ void UniPCMultistepScheduler::set_timesteps(int n) {
   const int T = num_train_timesteps_;
   if (n < 1 || n > T)
     fail_argument("UniPCMultistepScheduler: num_inference_steps must be in [1, ", T, "], got ", n);
-  std::vector<double> t = multistep_timesteps(config_.timestep_spacing, T, T, n, config_.steps_offset);
+  std::vector<double> t =
+      multistep_timesteps(config_.timestep_spacing, T, T, n, config_.steps_offset);
   const std::vector<float> train = train_sigmas(alphas_cumprod_);
   sigmas_.clear();
   if (config_.use_karras_sigmas) {
@@ -212,7 +214,8 @@ Tensor UniPCMultistepScheduler::predictor(const Tensor& sample, int order) const
     rhos = {0.5f};
   } else if (order > 2) {
     std::vector<std::vector<float>> r(size_t(order - 1));
-    for (int a = 0; a < order - 1; ++a) r[size_t(a)].assign(sys.r[size_t(a)].begin(), sys.r[size_t(a)].end() - 1);
+    for (int a = 0; a < order - 1; ++a)
+      r[size_t(a)].assign(sys.r[size_t(a)].begin(), sys.r[size_t(a)].end() - 1);
     rhos = solve(r, std::vector<float>(sys.b.begin(), sys.b.end() - 1));
   }
   const float c1 = config_.predict_x0 ? t.sigma / s0.sigma : t.alpha / s0.alpha;

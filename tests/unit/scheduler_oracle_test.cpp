@@ -47,9 +47,9 @@ Param param_of(const std::string& cls) {
 
 std::vector<float> alphas_cumprod_of(const Scheduler& s) {
   using namespace scheduling;
-  const auto b = parse_beta_schedule(
-      Config(s.config_json(), "t"), {},
-      {"linear", "scaled_linear", "squaredcos_cap_v2", "exp", "sigmoid"}, true);
+  const auto b =
+      parse_beta_schedule(Config(s.config_json(), "t"), {},
+                          {"linear", "scaled_linear", "squaredcos_cap_v2", "exp", "sigmoid"}, true);
   return cumprod_alphas(make_betas(b, "t"));
 }
 
@@ -239,7 +239,8 @@ TEST(SchedulerOracle, DDIMWithEta) {
       const OracleResult r = run_oracle(*s, pattern(shape, 3, 0.5f), pattern(shape, 4, 1.0f));
       EXPECT_EQ(r.noise_calls, n);
       for (int64_t i = 0; i < r.final_sample.numel(); ++i)
-        EXPECT_NEAR(r.final_sample.data<float>()[i], pattern(shape, 3, 0.5f).data<float>()[i], 2e-4);
+        EXPECT_NEAR(r.final_sample.data<float>()[i], pattern(shape, 3, 0.5f).data<float>()[i],
+                    2e-4);
     }
   }
   auto s = make_scheduler("ddim", Config(sd_config(), "t"));
@@ -248,11 +249,13 @@ TEST(SchedulerOracle, DDIMWithEta) {
 }
 
 TEST(SchedulerOracle, DDPM) {
-  check_cases(expand("ddpm", grid({{"timestep_spacing", kSpacings},
-                                   {"prediction_type", kPredictions},
-                                   {"variance_type", {"fixed_small", "fixed_small_log", "fixed_large"}},
-                                   {"thresholding", {false, true}}})));
-  check_cases({{"ddpm", {{"beta_schedule", "sigmoid"}, {"beta_start", 0.0001}, {"beta_end", 0.02}},
+  check_cases(
+      expand("ddpm", grid({{"timestep_spacing", kSpacings},
+                           {"prediction_type", kPredictions},
+                           {"variance_type", {"fixed_small", "fixed_small_log", "fixed_large"}},
+                           {"thresholding", {false, true}}})));
+  check_cases({{"ddpm",
+                {{"beta_schedule", "sigmoid"}, {"beta_start", 0.0001}, {"beta_end", 0.02}},
                 {4, 25}}});
 }
 
@@ -261,17 +264,20 @@ TEST(SchedulerOracle, PNDM) {
   // timesteps (for v_prediction before converting them to noise): as in Diffusers it is exact only
   // with "leading" spacing and epsilon prediction (or a single step).
   check_cases(expand("pndm", {{{"skip_prk_steps", true}}, {{"steps_offset", 0}}}));
-  check_cases(expand("pndm", {{{"skip_prk_steps", false}}, {{"skip_prk_steps", false}, {"steps_offset", 0}}},
-                     {4, 5, 7, 25, 50}));
-  check_cases(expand("pndm", grid({{"timestep_spacing", kSpacings},
-                                   {"prediction_type", {"epsilon", "v_prediction"}}}),
-                     {1}));
+  check_cases(expand(
+      "pndm", {{{"skip_prk_steps", false}}, {{"skip_prk_steps", false}, {"steps_offset", 0}}},
+      {4, 5, 7, 25, 50}));
+  check_cases(expand(
+      "pndm",
+      grid({{"timestep_spacing", kSpacings}, {"prediction_type", {"epsilon", "v_prediction"}}}),
+      {1}));
 }
 
 TEST(SchedulerOracle, LCM) {
-  check_cases(expand("lcm", grid({{"prediction_type", kPredictions},
-                                  {"original_inference_steps", {50, 8}},
-                                  {"thresholding", {false, true}}}),
+  check_cases(expand("lcm",
+                     grid({{"prediction_type", kPredictions},
+                           {"original_inference_steps", {50, 8}},
+                           {"thresholding", {false, true}}}),
                      {1, 2, 3, 4, 7, 8}));
 }
 
@@ -280,20 +286,23 @@ TEST(SchedulerOracle, Euler) {
                                     {"prediction_type", kPredictions},
                                     {"use_karras_sigmas", {false, true}},
                                     {"interpolation_type", {"linear", "log_linear"}}})));
-  check_cases({{"euler",
-                {{"rescale_betas_zero_snr", true}, {"prediction_type", "v_prediction"},
-                 {"timestep_spacing", "trailing"}},
-                {1, 4, 25}},
-               {"euler", {{"prediction_type", "v_prediction"}, {"timestep_type", "continuous"}}, {3, 25}},
-               {"euler", {{"use_karras_sigmas", true}, {"sigma_min", 0.1}, {"sigma_max", 10.0}}, {5}},
-               {"euler", {{"timestep_spacing", "linspace"}}, {1000}}});
+  check_cases(
+      {{"euler",
+        {{"rescale_betas_zero_snr", true},
+         {"prediction_type", "v_prediction"},
+         {"timestep_spacing", "trailing"}},
+        {1, 4, 25}},
+       {"euler", {{"prediction_type", "v_prediction"}, {"timestep_type", "continuous"}}, {3, 25}},
+       {"euler", {{"use_karras_sigmas", true}, {"sigma_min", 0.1}, {"sigma_max", 10.0}}, {5}},
+       {"euler", {{"timestep_spacing", "linspace"}}, {1000}}});
 }
 
 TEST(SchedulerOracle, EulerAncestral) {
   check_cases(expand("euler_a", grid({{"timestep_spacing", kSpacings},
                                       {"prediction_type", {"epsilon", "v_prediction"}}})));
   check_cases({{"euler_a",
-                {{"rescale_betas_zero_snr", true}, {"prediction_type", "v_prediction"},
+                {{"rescale_betas_zero_snr", true},
+                 {"prediction_type", "v_prediction"},
                  {"timestep_spacing", "trailing"}},
                 {1, 4, 25}}});
 }
@@ -332,8 +341,11 @@ TEST(SchedulerOracle, DPMSolverMultistep) {
                                        {"solver_order", {2, 3}},
                                        {"euler_at_final", {false, true}}})));
   check_cases(expand("dpmpp_2m", grid({{"use_lu_lambdas", {true}}, {"solver_order", {2, 3}}})));
-  check_cases({{"dpmpp_2m", {{"beta_schedule", "squaredcos_cap_v2"}, {"lambda_min_clipped", -5.1},
-                             {"timestep_spacing", "linspace"}}, {4, 25}}});
+  check_cases({{"dpmpp_2m",
+                {{"beta_schedule", "squaredcos_cap_v2"},
+                 {"lambda_min_clipped", -5.1},
+                 {"timestep_spacing", "linspace"}},
+                {4, 25}}});
 }
 
 TEST(SchedulerOracle, UniPC) {
@@ -369,7 +381,7 @@ TEST(SchedulerNoise, DrawsAsDiffusersDoes) {
   EXPECT_EQ(count("euler", {}, 6), 6);  // drawn and discarded (s_churn = 0)
   EXPECT_EQ(count("ddpm", {}, 6), 6);   // leading: every timestep > 0
   EXPECT_EQ(count("ddpm", {{"timestep_spacing", "linspace"}}, 6), 5);  // none at t = 0
-  EXPECT_EQ(count("lcm", {}, 4), 3);  // none on the last step
+  EXPECT_EQ(count("lcm", {}, 4), 3);                                   // none on the last step
   EXPECT_EQ(count("lcm", {}, 1), 0);
   EXPECT_EQ(count("dpmpp_2m", {{"algorithm_type", "sde-dpmsolver++"}}, 5), 5);
   for (const char* name : {"ddim", "pndm", "dpmpp_2m", "unipc", "lms", "heun"})

@@ -104,7 +104,9 @@ TEST(SchedulerConfig, ErrorsNameKeyValueAndValidValues) {
     std::vector<std::string> expect;
   };
   const std::vector<Bad> cases = {
-      {"DDIMScheduler", {{"beta_schedule", "cosine"}}, {"beta_schedule", "'cosine'", "'scaled_linear'"}},
+      {"DDIMScheduler",
+       {{"beta_schedule", "cosine"}},
+       {"beta_schedule", "'cosine'", "'scaled_linear'"}},
       {"euler", {{"prediction_type", "x0"}}, {"prediction_type", "'x0'", "'v_prediction'"}},
       {"ddpm", {{"timestep_spacing", "uniform"}}, {"timestep_spacing", "'uniform'", "'trailing'"}},
       {"dpmpp_2m", {{"algorithm_type", "dpm2"}}, {"algorithm_type", "'dpm2'", "'sde-dpmsolver++'"}},
@@ -115,11 +117,15 @@ TEST(SchedulerConfig, ErrorsNameKeyValueAndValidValues) {
       {"ddim", {{"trained_betas", {0.1, 0.2}}}, {"trained_betas", "2", "1000"}},
       {"ddim", {{"steps_offset", -1}}, {"steps_offset", "-1"}},
       {"ddim", {{"beta_end", 1.5}}, {"beta_end", "1.5"}},
-      {"euler", {{"interpolation_type", "cubic"}}, {"interpolation_type", "'cubic'", "'log_linear'"}},
+      {"euler",
+       {{"interpolation_type", "cubic"}},
+       {"interpolation_type", "'cubic'", "'log_linear'"}},
       {"euler_a", {{"prediction_type", "sample"}}, {"prediction_type", "'sample'", "'epsilon'"}},
       {"pndm", {{"prediction_type", "sample"}}, {"prediction_type", "'sample'"}},
       {"ddpm", {{"variance_type", "learned"}}, {"variance_type", "'learned'", "'fixed_small'"}},
-      {"dpmpp_2m", {{"algorithm_type", "dpmsolver"}}, {"final_sigmas_type", "'zero'", "'sigma_min'"}},
+      {"dpmpp_2m",
+       {{"algorithm_type", "dpmsolver"}},
+       {"final_sigmas_type", "'zero'", "'sigma_min'"}},
       {"dpmpp_2m", {{"algorithm_type", "sde-dpmsolver++"}, {"solver_order", 3}}, {"solver_order"}},
       {"dpmpp_2m", {{"variance_type", "learned_range"}}, {"variance_type"}},
       {"lcm", {{"original_inference_steps", 0}}, {"original_inference_steps", "0"}},
@@ -163,8 +169,10 @@ TEST(SchedulerConfig, TheModelsClassDefaultsFillMissingKeys) {
 }
 
 TEST(SchedulerConfig, UnknownKeysAreIgnoredAndDeprecatedValuesMapped) {
-  auto s = make("dpmpp_2m", {{"some_future_key", 3}, {"algorithm_type", "deis"},
-                             {"solver_type", "bh2"}, {"lambda_min_clipped", -INFINITY}});
+  auto s = make("dpmpp_2m", {{"some_future_key", 3},
+                             {"algorithm_type", "deis"},
+                             {"solver_type", "bh2"},
+                             {"lambda_min_clipped", -INFINITY}});
   s->set_timesteps(5);
   EXPECT_EQ(s->timesteps().size(), 5u);
   auto u = make("unipc", {{"solver_type", "midpoint"}, {"disable_corrector", {0, 2}}});
@@ -208,7 +216,8 @@ TEST(SchedulerTimesteps, DiscreteSpacingsMatchDiffusersFormulas) {
 TEST(SchedulerTimesteps, SigmaSchedulersKeepFloat32Timesteps) {
   EXPECT_EQ(timesteps("euler", 3, {{"timestep_spacing", "linspace"}}),
             (std::vector<double>{999, 499.5, 0}));
-  EXPECT_EQ(timesteps("lms", 2, {{"timestep_spacing", "trailing"}}), (std::vector<double>{999, 499}));
+  EXPECT_EQ(timesteps("lms", 2, {{"timestep_spacing", "trailing"}}),
+            (std::vector<double>{999, 499}));
   EXPECT_EQ(timesteps("euler_a", 4), (std::vector<double>{751, 501, 251, 1}));
   // 7 steps of linspace: 999 * i / 6 rounded to float32.
   const std::vector<double> t = timesteps("euler", 7, {{"timestep_spacing", "linspace"}});
@@ -234,8 +243,8 @@ TEST(SchedulerTimesteps, PndmPrkWarmupAndPlms) {
   EXPECT_EQ(timesteps("pndm", 5), (std::vector<double>{801, 601, 601, 401, 201, 1}));
   // PRK: the 4 largest timesteps with their midpoints (1000 // 10 // 2 = 50), then PLMS.
   EXPECT_EQ(timesteps("pndm", 10, {{"skip_prk_steps", false}}),
-            (std::vector<double>{901, 851, 851, 801, 801, 751, 751, 701, 701, 651, 651, 601,
-                                 601, 501, 401, 301, 201, 101, 1}));
+            (std::vector<double>{901, 851, 851, 801, 801, 751, 751, 701, 701, 651, 651, 601, 601,
+                                 501, 401, 301, 201, 101, 1}));
   EXPECT_EQ(timesteps("pndm", 4, {{"skip_prk_steps", false}}),
             (std::vector<double>{751, 626, 626, 501, 501, 376, 376, 251, 251, 126, 126, 1, 1}));
 }
@@ -274,8 +283,7 @@ TEST(SchedulerSigmas, EulerFamilyInterpolatesTrainingSigmas) {
   EXPECT_NEAR(train[999], 14.6146, 1e-4);
   auto lead = make("euler");
   lead->set_timesteps(10);
-  EXPECT_FLOAT_EQ(float(lead->init_noise_sigma()),
-                  std::sqrt(train[901] * train[901] + 1.0f));
+  EXPECT_FLOAT_EQ(float(lead->init_noise_sigma()), std::sqrt(train[901] * train[901] + 1.0f));
   EXPECT_EQ(make("ddim")->init_noise_sigma(), 1.0);
 }
 
