@@ -85,7 +85,7 @@ BetaSchedule parse_beta_schedule(const Config& c, const BetaSchedule& defaults,
                                  bool has_rescale) {
   BetaSchedule s;
   s.num_train_timesteps =
-      config_int(c, "num_train_timesteps", defaults.num_train_timesteps, 1, 1000000);
+      config_int(c, "num_train_timesteps", defaults.num_train_timesteps, 1, 100000);
   s.beta_start = config_number(c, "beta_start", defaults.beta_start, 0.0, 1.0);
   s.beta_end = config_number(c, "beta_end", defaults.beta_end, 0.0, 1.0);
   s.beta_schedule = config_choice(c, "beta_schedule", defaults.beta_schedule, schedules);
