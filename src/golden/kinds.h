@@ -16,6 +16,7 @@ void run_taesd_encode(CaseRun& run);  // kind_taesd.cpp
 void run_rng_numpy_pcg64_standard_normal(CaseRun& run);
 void run_rng_torch_cpu_randn(CaseRun& run);
 void run_tokenizer(CaseRun& run);
+void run_scheduler(CaseRun& run);
 
 // The handler for `kind`, or nullptr when the kind is not implemented (reported UNSUPPORTED).
 KindHandler find_kind(const std::string& kind);

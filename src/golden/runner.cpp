@@ -29,6 +29,7 @@ constexpr KindEntry kKinds[] = {
     {"rng_numpy_pcg64_standard_normal", run_rng_numpy_pcg64_standard_normal},
     {"rng_torch_cpu_randn", run_rng_torch_cpu_randn},
     {"tokenizer", run_tokenizer},
+    {"scheduler", run_scheduler},
 };
 
 KindHandler find_kind(const std::string& kind) {
