@@ -21,6 +21,7 @@ struct KindEntry {
 // One line per implemented kind.
 constexpr KindEntry kKinds[] = {
     {"", nullptr},
+    {"unet", run_unet},
 };
 
 KindHandler find_kind(const std::string& kind) {
