@@ -1,4 +1,5 @@
-// Golden kind "unet": UNet2DConditionModel(sample, timestep.i, encoder_hidden_states) -> out.i.
+// Golden kind "unet": UNet2DConditionModel(sample, timestep.i, encoder_hidden_states
+// [, timestep_cond(.i)]) -> out.i.
 #include <string>
 #include <vector>
 
@@ -22,7 +23,13 @@ void run_unet(CaseRun& run) {
     SDFAST_CHECK(c.has(t_name), "case '", c.name(), "' has out.", i, " but no ", t_name);
     const std::vector<float> t = c.tensor(t_name).to_vector();
     const std::vector<double> timesteps(t.begin(), t.end());
-    run.check("out." + std::to_string(i), unet.forward(rt, sample, timesteps, context));
+    // LCM-style models (time_cond_proj_dim) also take a guidance embedding.
+    const std::string cond_name = "timestep_cond." + std::to_string(i);
+    const Tensor cond = c.has(cond_name)         ? c.tensor(cond_name)
+                        : c.has("timestep_cond") ? c.tensor("timestep_cond")
+                                                 : Tensor();
+    run.check("out." + std::to_string(i),
+              unet.forward(rt, sample, timesteps, context, cond.defined() ? &cond : nullptr));
     ++checked;
   }
   SDFAST_CHECK(checked > 0, "case '", c.name(), "' has no output out.0");
