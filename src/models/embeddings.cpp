@@ -43,9 +43,9 @@ Tensor Timesteps::forward(const std::vector<double>& timesteps) const {
   Tensor out = Tensor::zeros({n, num_channels_}, DType::F32);  // zero pad when num_channels is odd
   float* p = out.data<float>();
   for (int64_t b = 0; b < n; ++b) {
-    SDFAST_CHECK(std::isfinite(timesteps[size_t(b)]), "Timesteps: timestep ", timesteps[size_t(b)],
-                 " is not finite");
     const float t = float(timesteps[size_t(b)]);
+    SDFAST_CHECK(std::isfinite(t), "Timesteps: timestep ", timesteps[size_t(b)],
+                 " is not a finite float32 value");
     float* row = p + b * num_channels_;
     for (int64_t i = 0; i < half; ++i) {
       float arg = t * freqs_[size_t(i)];

@@ -31,9 +31,19 @@ T value(const Config& cfg, const std::string& key, T fallback) {
   return cfg.get<T>(key, fallback);
 }
 
-int positive_int(const Config& cfg, const std::string& key, int fallback, int min = 1) {
+// Upper bounds far above any real UNet (SD 1.5: 1280 channels, 2 layers per block; SDXL: 10
+// transformer layers), so that hostile configs fail here instead of overflowing or exhausting
+// memory.
+constexpr int kMaxChannels = 1 << 16;
+constexpr int kMaxLayers = 256;
+constexpr int kMaxKernel = 31;
+constexpr int kMaxBlocks = 16;
+
+int positive_int(const Config& cfg, const std::string& key, int fallback, int min = 1,
+                 int max = kMaxChannels) {
   const int v = value<int>(cfg, key, fallback);
-  if (v < min) cfg.fail_key(key, str_cat("must be at least ", min, ", got ", v));
+  if (v < min || v > max)
+    cfg.fail_key(key, str_cat("must be between ", min, " and ", max, ", got ", v));
   return v;
 }
 
@@ -45,7 +55,7 @@ void require_off(const Config& cfg, const std::string& key, const std::string& w
 
 // int or list of ints, one per block; default `fallback` for every block when absent.
 std::vector<int> per_block_ints(const Config& cfg, const std::string& key, int n, int fallback,
-                                int min) {
+                                int min, int max = kMaxChannels) {
   require_not_null(cfg, key);
   std::vector<int> out;
   if (!present(cfg, key)) {
@@ -62,7 +72,8 @@ std::vector<int> per_block_ints(const Config& cfg, const std::string& key, int n
     out.assign(size_t(n), cfg.get<int>(key));
   }
   for (int v : out)
-    if (v < min) cfg.fail_key(key, str_cat("values must be at least ", min, ", got ", v));
+    if (v < min || v > max)
+      cfg.fail_key(key, str_cat("values must be between ", min, " and ", max, ", got ", v));
   return out;
 }
 
@@ -168,7 +179,8 @@ UNet2DConditionModelConfig UNet2DConditionModelConfig::from_json(const Config& c
                            "\" is not supported (supported: ", supported_mid_blocks(), ")"));
   }
   const int n = int(c.down_block_types.size());
-  if (n == 0) cfg.fail_key("down_block_types", "must name at least one block");
+  if (n == 0 || n > kMaxBlocks)
+    cfg.fail_key("down_block_types", str_cat("must name 1 to ", kMaxBlocks, " blocks, got ", n));
   if (int(c.up_block_types.size()) != n)
     cfg.fail_key("up_block_types",
                  str_cat("has ", c.up_block_types.size(), " blocks but down_block_types has ", n));
@@ -179,14 +191,16 @@ UNet2DConditionModelConfig UNet2DConditionModelConfig::from_json(const Config& c
     cfg.fail_key("block_out_channels", str_cat("has ", c.block_out_channels.size(),
                                                " entries but down_block_types has ", n, " blocks"));
   for (int ch : c.block_out_channels)
-    if (ch <= 0) cfg.fail_key("block_out_channels", str_cat("has a non-positive entry ", ch));
+    if (ch <= 0 || ch > kMaxChannels)
+      cfg.fail_key("block_out_channels",
+                   str_cat("entries must be between 1 and ", kMaxChannels, ", got ", ch));
 
   c.in_channels = positive_int(cfg, "in_channels", 4);
   c.out_channels = positive_int(cfg, "out_channels", 4);
   c.center_input_sample = value<bool>(cfg, "center_input_sample", false);
   c.flip_sin_to_cos = value<bool>(cfg, "flip_sin_to_cos", true);
   c.freq_shift = finite_number(cfg, "freq_shift", 0.0);
-  c.downsample_padding = positive_int(cfg, "downsample_padding", 1, 0);
+  c.downsample_padding = positive_int(cfg, "downsample_padding", 1, 0, kMaxKernel);
   c.mid_block_scale_factor = finite_number(cfg, "mid_block_scale_factor", 1.0);
   if (c.mid_block_scale_factor == 0)
     cfg.fail_key("mid_block_scale_factor", "must not be 0 (the mid block divides by it)");
@@ -202,11 +216,12 @@ UNet2DConditionModelConfig UNet2DConditionModelConfig::from_json(const Config& c
                                               " does not divide block_out_channels entry ", ch));
   c.use_linear_projection = value<bool>(cfg, "use_linear_projection", false);
   c.upcast_attention = value<bool>(cfg, "upcast_attention", false);
-  c.conv_in_kernel = positive_int(cfg, "conv_in_kernel", 3);
-  c.conv_out_kernel = positive_int(cfg, "conv_out_kernel", 3);
+  c.conv_in_kernel = positive_int(cfg, "conv_in_kernel", 3, 1, kMaxKernel);
+  c.conv_out_kernel = positive_int(cfg, "conv_out_kernel", 3, 1, kMaxKernel);
 
-  c.layers_per_block = per_block_ints(cfg, "layers_per_block", n, 2, 1);
-  c.transformer_layers_per_block = per_block_ints(cfg, "transformer_layers_per_block", n, 1, 0);
+  c.layers_per_block = per_block_ints(cfg, "layers_per_block", n, 2, 1, kMaxLayers);
+  c.transformer_layers_per_block =
+      per_block_ints(cfg, "transformer_layers_per_block", n, 1, 0, kMaxLayers);
   c.only_cross_attention = per_block_bools(cfg, "only_cross_attention", n, false);
   {
     std::vector<int> dims = per_block_ints(cfg, "cross_attention_dim", n, 1280, 1);
@@ -239,7 +254,7 @@ UNet2DConditionModelConfig UNet2DConditionModelConfig::from_json(const Config& c
 
   // Time embedding.
   if (present(cfg, "time_embedding_dim") && !is_null(cfg, "time_embedding_dim"))
-    c.time_embed_dim = positive_int(cfg, "time_embedding_dim", 0);
+    c.time_embed_dim = positive_int(cfg, "time_embedding_dim", 0, 1, 4 * kMaxChannels);
   else
     c.time_embed_dim = 4 * c.block_out_channels[0];
   c.timestep_post_act = optional_activation(cfg, "timestep_post_act");

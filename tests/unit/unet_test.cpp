@@ -370,6 +370,7 @@ TEST(UNet2DConditionModel, RejectsBadInputs) {
   EXPECT_THROW(unet.forward(rt, randn({2, 4, 8, 8}, 1), 1.0, randn({2, 5, 31}, 2)), Error);
   EXPECT_THROW(unet.forward(rt, randn({2, 4, 0, 8}, 1), 1.0, context), Error);
   EXPECT_THROW(unet.forward(rt, randn({2, 4, 8, 8}, 1), std::nan(""), context), Error);
+  EXPECT_THROW(unet.forward(rt, randn({2, 4, 8, 8}, 1), 1e300, context), Error);
 }
 
 // ---- config validation
@@ -452,6 +453,20 @@ TEST(UNet2DConditionModelConfig, ErrorsNameTheFileAndTheKey) {
       {"norm_eps", [](json& j) { j["norm_eps"] = -1e-5; }},
       {"_class_name", [](json& j) { j["_class_name"] = "AutoencoderKL"; }},
       {"use_linear_projection", [](json& j) { j["use_linear_projection"] = "true"; }},
+      // Absurd sizes fail before anything is allocated.
+      {"block_out_channels",
+       [](json& j) {
+         j["block_out_channels"] = {32, 64, 64, 1 << 30};
+       }},
+      {"layers_per_block", [](json& j) { j["layers_per_block"] = 1000000; }},
+      {"transformer_layers_per_block", [](json& j) { j["transformer_layers_per_block"] = 100000; }},
+      {"conv_out_kernel", [](json& j) { j["conv_out_kernel"] = 4097; }},
+      {"down_block_types",
+       [](json& j) {
+         j["down_block_types"] = std::vector<std::string>(40, "DownBlock2D");
+         j["up_block_types"] = std::vector<std::string>(40, "UpBlock2D");
+         j["block_out_channels"] = std::vector<int>(40, 32);
+       }},
   };
   for (const BadConfig& bad : cases) {
     json j = config_of(kSd15);
