@@ -21,4 +21,6 @@ void run_scheduler(CaseRun& run);
 // The handler for `kind`, or nullptr when the kind is not implemented (reported UNSUPPORTED).
 KindHandler find_kind(const std::string& kind);
 
+void run_unet(CaseRun& run);  // kind_unet.cpp
+
 }  // namespace sdfast::golden

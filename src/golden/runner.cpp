@@ -30,6 +30,7 @@ constexpr KindEntry kKinds[] = {
     {"rng_torch_cpu_randn", run_rng_torch_cpu_randn},
     {"tokenizer", run_tokenizer},
     {"scheduler", run_scheduler},
+    {"unet", run_unet},
 };
 
 KindHandler find_kind(const std::string& kind) {

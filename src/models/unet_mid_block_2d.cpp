@@ -1,5 +1,5 @@
 // Reference: diffusers/src/diffusers/models/unets/unet_2d_blocks.py (UNetMidBlock2D,
-// resnet_time_scale_shift "default", temb_channels None).
+// resnet_time_scale_shift "default").
 #include "models/unet_mid_block_2d.h"
 
 namespace sdfast::models {
@@ -14,6 +14,7 @@ UNetMidBlock2D::UNetMidBlock2D(Runtime& rt, const Weights& w, const UNetMidBlock
   rc.groups = c.resnet_groups;
   rc.eps = c.resnet_eps;
   rc.output_scale_factor = c.output_scale_factor;
+  rc.temb_channels = c.temb_channels;
   resnets_.emplace_back(rt, w["resnets"][0], rc);
   for (int i = 0; i < c.num_layers; ++i) {
     if (c.add_attention) {
@@ -33,11 +34,11 @@ UNetMidBlock2D::UNetMidBlock2D(Runtime& rt, const Weights& w, const UNetMidBlock
   }
 }
 
-Tensor UNetMidBlock2D::forward(Runtime& rt, const Tensor& x) const {
-  Tensor h = resnets_[0].forward(rt, x);
+Tensor UNetMidBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor* temb) const {
+  Tensor h = resnets_[0].forward(rt, x, temb);
   for (size_t i = 1; i < resnets_.size(); ++i) {
     if (!attentions_.empty()) h = attentions_[i - 1].forward(rt, h);
-    h = resnets_[i].forward(rt, h);
+    h = resnets_[i].forward(rt, h, temb);
   }
   return h;
 }

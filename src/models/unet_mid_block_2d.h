@@ -1,6 +1,7 @@
-// Diffusers' UNetMidBlock2D (unet_2d_blocks.py) in the form the VAE uses: no time embedding,
-// ResnetBlock2D, then (attention, ResnetBlock2D) x num_layers, where the attention is Diffusers'
-// Attention with GroupNorm on its input and a residual connection.
+// Diffusers' UNetMidBlock2D (unet_2d_blocks.py): ResnetBlock2D, then (attention, ResnetBlock2D) x
+// num_layers, where the attention is Diffusers' Attention with GroupNorm on its input and a residual
+// connection. The VAE uses it without time embedding; UNet2DConditionModel's mid_block_type
+// "UNetMidBlock2D" uses it with time embedding, num_layers 0 and no attention.
 #pragma once
 
 #include <vector>
@@ -18,6 +19,7 @@ struct UNetMidBlock2DConfig {
   bool add_attention = true;
   int attention_head_dim = 0;  // channels per head; 0: in_channels (one head, the VAE's form)
   float output_scale_factor = 1.0f;
+  int temb_channels = 0;  // 0: no time embedding (the VAE's form)
 };
 
 class UNetMidBlock2D {
@@ -26,8 +28,8 @@ class UNetMidBlock2D {
   // Weights under `w`: resnets.{i}.*, attentions.{i}.{group_norm,to_q,to_k,to_v,to_out.0}.*
   UNetMidBlock2D(Runtime& rt, const Weights& w, const UNetMidBlock2DConfig& config);
 
-  // x: [N, H, W, C] -> [N, H, W, C]
-  Tensor forward(Runtime& rt, const Tensor& x) const;
+  // x: [N, H, W, C] -> [N, H, W, C]; temb: [N, temb_channels] when temb_channels > 0.
+  Tensor forward(Runtime& rt, const Tensor& x, const Tensor* temb = nullptr) const;
 
  private:
   std::vector<ResnetBlock2D> resnets_;  // num_layers + 1

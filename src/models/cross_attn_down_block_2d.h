@@ -1,0 +1,29 @@
+// Diffusers' CrossAttnDownBlock2D (unets/unet_2d_blocks.py): num_layers x (ResnetBlock2D ->
+// Transformer2DModel), then an optional stride-2 Downsample2D.
+#pragma once
+
+#include <vector>
+
+#include "models/downsampling.h"
+#include "models/resnet_block_2d.h"
+#include "models/transformer_2d_model.h"
+#include "models/unet_2d_blocks.h"
+
+namespace sdfast::models {
+
+class CrossAttnDownBlock2D final : public UNetDownBlock {
+ public:
+  // Weights under `w` ("down_blocks.i"): resnets.j, attentions.j, downsamplers.0.
+  CrossAttnDownBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& config);
+
+  // x: [N, H, W, in] -> [N, H', W', out]; pushes num_layers (+1 with a downsampler) skips.
+  Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
+                 std::vector<Tensor>& skips) const override;
+
+ private:
+  std::vector<ResnetBlock2D> resnets_;
+  std::vector<Transformer2DModel> attentions_;
+  std::vector<Downsample2D> downsamplers_;  // empty or one
+};
+
+}  // namespace sdfast::models

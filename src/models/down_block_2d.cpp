@@ -1,0 +1,30 @@
+// Reference: diffusers/src/diffusers/models/unets/unet_2d_blocks.py (DownBlock2D), v0.26.3.
+#include "models/down_block_2d.h"
+
+namespace sdfast::models {
+
+DownBlock2D::DownBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& c) {
+  for (int i = 0; i < c.num_layers; ++i) {
+    const int in = i == 0 ? c.in_channels : c.out_channels;
+    resnets_.emplace_back(rt, w["resnets"][i], block_resnet_config(c, in, c.out_channels));
+  }
+  if (c.add_sample)
+    downsamplers_.emplace_back(rt, w["downsamplers"][0], c.out_channels, c.out_channels,
+                               c.downsample_padding);
+}
+
+Tensor DownBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
+                            const Tensor& /*context*/, std::vector<Tensor>& skips) const {
+  Tensor h = x;
+  for (const ResnetBlock2D& resnet : resnets_) {
+    h = resnet.forward(rt, h, &temb);
+    skips.push_back(h);
+  }
+  for (const Downsample2D& down : downsamplers_) {
+    h = down.forward(rt, h);
+    skips.push_back(h);
+  }
+  return h;
+}
+
+}  // namespace sdfast::models

@@ -1,0 +1,28 @@
+// Diffusers' DownBlock2D (unets/unet_2d_blocks.py): num_layers ResnetBlock2D, then an optional
+// stride-2 Downsample2D.
+#pragma once
+
+#include <vector>
+
+#include "models/downsampling.h"
+#include "models/resnet_block_2d.h"
+#include "models/unet_2d_blocks.h"
+
+namespace sdfast::models {
+
+class DownBlock2D final : public UNetDownBlock {
+ public:
+  // Weights under `w` ("down_blocks.i"): resnets.j, downsamplers.0.
+  DownBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& config);
+
+  // x: [N, H, W, in] -> [N, H', W', out]; pushes num_layers (+1 with a downsampler) skips;
+  // `context` is not used.
+  Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
+                 std::vector<Tensor>& skips) const override;
+
+ private:
+  std::vector<ResnetBlock2D> resnets_;
+  std::vector<Downsample2D> downsamplers_;  // empty or one
+};
+
+}  // namespace sdfast::models

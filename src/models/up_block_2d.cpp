@@ -1,0 +1,31 @@
+// Reference: diffusers/src/diffusers/models/unets/unet_2d_blocks.py (UpBlock2D), v0.26.3.
+#include "models/up_block_2d.h"
+
+#include "ops/elementwise.h"
+
+namespace sdfast::models {
+
+UpBlock2D::UpBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& c) {
+  for (int i = 0; i < c.num_layers; ++i) {
+    const int res_skip = i == c.num_layers - 1 ? c.in_channels : c.out_channels;
+    const int resnet_in = i == 0 ? c.prev_output_channel : c.out_channels;
+    resnets_.emplace_back(rt, w["resnets"][i],
+                          block_resnet_config(c, resnet_in + res_skip, c.out_channels));
+  }
+  if (c.add_sample)
+    upsamplers_.emplace_back(rt, w["upsamplers"][0], c.out_channels, c.out_channels);
+}
+
+Tensor UpBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
+                          const Tensor& /*context*/, std::vector<Tensor>& skips, int64_t upsample_h,
+                          int64_t upsample_w) const {
+  Tensor h = x;
+  for (const ResnetBlock2D& resnet : resnets_) {
+    h = ops::concat_last(rt, h, pop_skip(skips, h));
+    h = resnet.forward(rt, h, &temb);
+  }
+  for (const Upsample2D& up : upsamplers_) h = up.forward(rt, h, upsample_h, upsample_w);
+  return h;
+}
+
+}  // namespace sdfast::models

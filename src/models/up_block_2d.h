@@ -1,0 +1,29 @@
+// Diffusers' UpBlock2D (unets/unet_2d_blocks.py): num_layers x (concat skip -> ResnetBlock2D),
+// then an optional Upsample2D (nearest x2, or to the next skip connection's size).
+#pragma once
+
+#include <vector>
+
+#include "models/resnet_block_2d.h"
+#include "models/unet_2d_blocks.h"
+#include "models/upsampling.h"
+
+namespace sdfast::models {
+
+class UpBlock2D final : public UNetUpBlock {
+ public:
+  // Weights under `w` ("up_blocks.i"): resnets.j, upsamplers.0. Resnet j takes
+  // (j == 0 ? prev_output_channel : out_channels) + (j == last ? in_channels : out_channels).
+  UpBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& config);
+
+  // x: [N, H, W, prev_output_channel] -> [N, H', W', out]; `context` is not used.
+  Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
+                 std::vector<Tensor>& skips, int64_t upsample_h, int64_t upsample_w) const override;
+  int num_resnets() const override { return int(resnets_.size()); }
+
+ private:
+  std::vector<ResnetBlock2D> resnets_;
+  std::vector<Upsample2D> upsamplers_;  // empty or one
+};
+
+}  // namespace sdfast::models
