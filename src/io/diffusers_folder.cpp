@@ -4,6 +4,7 @@
 #include "io/diffusers_folder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -137,6 +138,28 @@ std::vector<std::string> pickle_files_in(const std::string& dir) {
 }
 
 Config load_config(const std::string& path) { return Config::load(path); }
+
+// "; it has variant weights diffusion_pytorch_model.fp16.safetensors: ask for variant 'fp16'",
+// or "" when `dir` holds no `base.<variant>.safetensors` file.
+std::string variant_hint(const std::string& dir, const std::string& base) {
+  std::vector<std::string> found, variants;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(base + ".") || !name.ends_with(".safetensors")) continue;
+    const std::string variant = name.substr(base.size() + 1, name.size() - base.size() - 13);
+    const bool plain = !variant.empty() && std::all_of(variant.begin(), variant.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (!plain) continue;  // also skips shards such as "fp16-00001-of-00002"
+    found.push_back(name);
+    variants.push_back("'" + variant + "'");
+  }
+  if (found.empty()) return "";
+  std::sort(found.begin(), found.end());
+  std::sort(variants.begin(), variants.end());
+  return "; it has variant weights " + join(found) + ": ask for variant " + join(variants, " or ");
+}
 
 }  // namespace
 
@@ -317,7 +340,8 @@ Component load_component(const std::string& dir, const RoleSpec& spec, const Mod
            options.variant.empty()
                ? ""
                : ", " + std::string(spec.weights_base) + "." + options.variant + ".safetensors",
-           " or a sharded ", spec.weights_base, ".safetensors.index.json)");
+           " or a sharded ", spec.weights_base, ".safetensors.index.json)",
+           variant_hint(dir, spec.weights_base));
   } else if (std::string(spec.role) == "tokenizer" && options.require_weights) {
     for (const char* f : {"vocab.json", "merges.txt"})
       if (!file_present(path_join(dir, f)))
@@ -358,6 +382,10 @@ FolderInfo inspect_model_path(const std::string& path) {
            "(model_index.json with unet/, vae/, text_encoder/, tokenizer/, scheduler/). Convert a "
            "single-file checkpoint with diffusers: StableDiffusionPipeline.from_single_file(path)"
            ".save_pretrained(folder)");
+    const std::string name = fs::path(path).filename().string();
+    if (name == "model_index.json" || name == "config.json")
+      fail("'", path, "' is a file; give the folder that contains it ('",
+           fs::path(path).parent_path().string(), "')");
     fail("'", path, "' is a file, not a model folder");
   }
   if (!fs::is_directory(st)) fail("'", path, "' is not a folder");

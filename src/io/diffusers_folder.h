@@ -59,7 +59,7 @@ struct FolderOptions {
 // The weight files chosen for one component.
 struct WeightFiles {
   std::vector<std::string> files;  // one safetensors file, or the shards (sorted); empty: none
-  ShardIndex shard_index;          // when sharded: the index (path() non-empty)
+  ShardIndex shard_index;          // when sharded: the index (its path is non-empty)
   std::string requested_variant;   // FolderOptions::variant
   bool variant_used = false;       // the files are the requested variant's
 

@@ -1,7 +1,8 @@
 // Reference: huggingface/safetensors safetensors/src/tensor.rs (SafeTensors::read_metadata,
-// Metadata::validate). Same acceptance rules, stricter in three places: duplicate keys are an
-// error (serde keeps the last one), `__metadata__` values must be strings (as there), and the
-// element count must also fit in int64 (our Shape type).
+// Metadata::validate). Same acceptance rules (offsets sorted then required to tile the data
+// section exactly, unknown fields in an entry ignored, "__metadata__": null allowed), stricter in
+// three places: a repeated tensor name or metadata key is an error (the reference keeps the last
+// one), every partial element count must fit in int64 (our Shape type), and at most 8 dimensions.
 #include "io/safetensors.h"
 
 #include <algorithm>

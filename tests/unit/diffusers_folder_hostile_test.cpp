@@ -285,6 +285,10 @@ std::vector<BadFolder> bad_folders() {
          fs::remove(p + "/unet/diffusion_pytorch_model.fp16.safetensors");
        },
        {"component 'unet'", "{p}/unet", "has no weights", "diffusion_pytorch_model.safetensors"}},
+      {"OnlyVariantWeightsWithoutVariant",
+       [](auto p) { fs::remove(p + "/unet/diffusion_pytorch_model.safetensors"); },
+       {"component 'unet'", "has no weights", "diffusion_pytorch_model.fp16.safetensors",
+        "ask for variant 'fp16'"}},
       {"MissingTokenizerVocab",
        [](auto p) { fs::remove(p + "/tokenizer/vocab.json"); },
        {"component 'tokenizer'", "{p}/tokenizer", "vocab.json"}},
@@ -395,6 +399,10 @@ std::vector<BadFolder> bad_folders() {
        },
        {"{p}/sd15.safetensors", "single safetensors file", "from_single_file"},
        [](const std::string& p) { DiffusersFolder::open(p + "/sd15.safetensors"); }},
+      {"ModelIndexFileGiven",
+       [](auto) {},
+       {"{p}/model_index.json", "give the folder that contains it"},
+       [](const std::string& p) { DiffusersFolder::open(p + "/model_index.json"); }},
       {"EmptyFolder",
        [](auto p) { fs::create_directories(p + "/empty"); },
        {"{p}/empty", "neither a Diffusers pipeline folder"},
@@ -441,7 +449,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, FolderHostile, ::testing::ValuesIn(bad_folders()
                            return info.param.name;
                          });
 
-TEST(FolderHostileCount, DistinctBadInputs) { EXPECT_EQ(bad_folders().size(), 66u); }
+TEST(FolderHostileCount, DistinctBadInputs) { EXPECT_EQ(bad_folders().size(), 68u); }
 
 TEST(FolderHostile, UndamagedCopyOpens) {
   // The baseline every case damages is itself fine (so each case fails for its own reason).

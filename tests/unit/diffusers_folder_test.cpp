@@ -259,7 +259,8 @@ TEST(DiffusersFolder, EstimatesWeightBytesFromHeaders) {
   const std::string f32 = kSd15 + "/unet/diffusion_pytorch_model.safetensors";
   const std::string f16 = kSd15 + "/unet/diffusion_pytorch_model.fp16.safetensors";
   uint64_t data = 0;
-  for (const TensorInfo& t : SafetensorsFile::open(f32)->tensors()) data += t.end - t.begin;
+  const auto f32_file = SafetensorsFile::open(f32);  // kept alive: tensors() refers into it
+  for (const TensorInfo& t : f32_file->tensors()) data += t.end - t.begin;
   EXPECT_EQ(estimate_weight_bytes({f32}, DType::F32), data);
   EXPECT_EQ(estimate_weight_bytes({f32}, DType::BF16), data / 2);
   EXPECT_EQ(estimate_weight_bytes({f16}, DType::F32), data);
@@ -267,7 +268,8 @@ TEST(DiffusersFolder, EstimatesWeightBytesFromHeaders) {
   // Integer tensors keep their size: the text encoder's int64 position_ids.
   const std::string te = kSd15 + "/text_encoder/model.safetensors";
   uint64_t floats = 0, ints = 0;
-  for (const TensorInfo& t : SafetensorsFile::open(te)->tensors())
+  const auto te_file = SafetensorsFile::open(te);
+  for (const TensorInfo& t : te_file->tensors())
     (dtype_is_float(t.dtype) ? floats : ints) += t.end - t.begin;
   ASSERT_GT(ints, 0u);
   EXPECT_EQ(estimate_weight_bytes({te}, DType::BF16), floats / 2 + ints);
