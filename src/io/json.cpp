@@ -1,11 +1,15 @@
 #include "io/json.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cfloat>
 #include <cmath>
-#include <fstream>
+#include <cstring>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/utf8.h"
@@ -16,11 +20,16 @@ using nlohmann::json;
 
 namespace {
 
-// Rewrites Python's non-standard number tokens outside strings.
-std::string replace_python_tokens(std::string_view text) {
+// Deepest nesting accepted. Real configs nest 3 levels; the limit keeps a hostile file from
+// costing memory proportional to its depth in the parser's stacks.
+constexpr int kMaxDepth = 128;
+
+// Rewrites Python's non-standard number tokens outside strings and checks the nesting depth.
+std::string replace_python_tokens(std::string_view text, const std::string& label) {
   std::string out;
   out.reserve(text.size());
   bool in_string = false;
+  int depth = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
@@ -31,6 +40,11 @@ std::string replace_python_tokens(std::string_view text) {
         in_string = false;
       }
       continue;
+    }
+    if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) fail(label, ": JSON nested deeper than ", kMaxDepth, " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
     }
     if (c == '"') {
       in_string = true;
@@ -62,7 +76,7 @@ std::string describe_value(const json& v) {
 json parse_json(std::string_view text, const std::string& label) {
   size_t bad = 0;
   if (!is_valid_utf8(text, &bad)) fail(label, ": not valid UTF-8 (byte ", bad, ")");
-  const std::string fixed = replace_python_tokens(text);
+  const std::string fixed = replace_python_tokens(text, label);
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
   auto cb = [&](int, json::parse_event_t ev, json& parsed) {
@@ -87,24 +101,39 @@ json parse_json(std::string_view text, const std::string& label) {
 }
 
 json read_json_file(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot read '", path, "'");
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) fail("cannot read '", path, "'");
-  if (size_t(size) > max_bytes) fail("'", path, "' is ", size_t(size), " bytes, more than the ", max_bytes, " allowed");
-  in.seekg(0);
-  std::string text(size_t(size), '\0');
-  in.read(text.data(), size);
-  if (!in) fail("cannot read '", path, "'");
+  // O_NONBLOCK: a FIFO must not block the open; it is refused as not a regular file.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail("cannot read '", path, "': ", std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail("cannot read '", path, "': not a regular file");
+  }
+  if (uint64_t(st.st_size) > max_bytes) {
+    ::close(fd);
+    fail("'", path, "' is ", uint64_t(st.st_size), " bytes, more than the ", max_bytes, " allowed");
+  }
+  std::string text(size_t(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t r = ::read(fd, text.data() + got, text.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += size_t(r);
+  }
+  ::close(fd);
+  if (got != text.size()) fail("cannot read '", path, "': short read");
   return parse_json(text, "'" + path + "'");
 }
 
-Config::Config(nlohmann::json j, std::string label) : json_(std::move(j)), label_(std::move(label)) {
+Config::Config(nlohmann::json j, std::string label)
+    : json_(std::move(j)), label_(std::move(label)) {
   if (!json_.is_object()) fail(label_, ": expected a JSON object, got ", describe_value(json_));
 }
 
-Config Config::load(const std::string& path) { return Config(read_json_file(path), "'" + path + "'"); }
+Config Config::load(const std::string& path) {
+  return Config(read_json_file(path), "'" + path + "'");
+}
 
 bool Config::has(const std::string& key) const {
   auto it = json_.find(key);
@@ -122,6 +151,8 @@ const nlohmann::json& required(const Config& c, const std::string& key) {
   return *it;
 }
 int64_t as_int(const Config& c, const std::string& key, const nlohmann::json& v) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+    c.fail_key(key, "is out of range: " + describe_value(v));
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     const double d = v.get<double>();

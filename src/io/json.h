@@ -47,14 +47,23 @@ class Config {
 
 // Supported: bool, int, int64_t, double, float, std::string, std::vector<int>, std::vector<double>,
 // std::vector<std::string>.
-template <> bool Config::get<bool>(const std::string& key) const;
-template <> int Config::get<int>(const std::string& key) const;
-template <> int64_t Config::get<int64_t>(const std::string& key) const;
-template <> double Config::get<double>(const std::string& key) const;
-template <> float Config::get<float>(const std::string& key) const;
-template <> std::string Config::get<std::string>(const std::string& key) const;
-template <> std::vector<int> Config::get<std::vector<int>>(const std::string& key) const;
-template <> std::vector<double> Config::get<std::vector<double>>(const std::string& key) const;
-template <> std::vector<std::string> Config::get<std::vector<std::string>>(const std::string& key) const;
+template <>
+bool Config::get<bool>(const std::string& key) const;
+template <>
+int Config::get<int>(const std::string& key) const;
+template <>
+int64_t Config::get<int64_t>(const std::string& key) const;
+template <>
+double Config::get<double>(const std::string& key) const;
+template <>
+float Config::get<float>(const std::string& key) const;
+template <>
+std::string Config::get<std::string>(const std::string& key) const;
+template <>
+std::vector<int> Config::get<std::vector<int>>(const std::string& key) const;
+template <>
+std::vector<double> Config::get<std::vector<double>>(const std::string& key) const;
+template <>
+std::vector<std::string> Config::get<std::vector<std::string>>(const std::string& key) const;
 
 }  // namespace sdfast

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,7 +14,8 @@
 namespace sdfast {
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below anyway).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail("cannot open '", path, "': ", std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -36,20 +38,30 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
       fail("cannot map '", path, "' (", m->size_, " bytes): ", std::strerror(e));
     }
     m->data_ = static_cast<const uint8_t*>(p);
+    m->mapped_ = true;
   }
   ::close(fd);
   return m;
 }
 
+std::shared_ptr<MappedFile> MappedFile::from_bytes(std::vector<uint8_t> bytes, std::string label) {
+  std::shared_ptr<MappedFile> m(new MappedFile());
+  m->path_ = std::move(label);
+  m->owned_ = std::move(bytes);
+  m->data_ = m->owned_.data();
+  m->size_ = m->owned_.size();
+  return m;
+}
+
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 void MappedFile::release(size_t offset, size_t len) const {
-  if (!data_ || offset >= size_) return;
+  if (!mapped_ || offset >= size_) return;
   const size_t page = size_t(::sysconf(_SC_PAGESIZE));
-  size_t begin = (offset + page - 1) / page * page;
-  size_t end = std::min(size_, offset + len) / page * page;
+  const size_t begin = (offset + page - 1) / page * page;
+  const size_t end = (len >= size_ - offset ? size_ : offset + len) / page * page;
   if (end > begin) ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
 }
 

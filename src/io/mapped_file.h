@@ -1,17 +1,22 @@
-// A read-only memory mapping of a whole file (RAII).
+// A read-only memory mapping of a whole file (RAII), or an owned in-memory image of one.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sdfast {
 
 class MappedFile {
  public:
-  // Maps `path` read-only; throws Error naming the path when it cannot be opened or mapped.
+  // Maps `path` read-only; throws Error naming the path when it cannot be opened or mapped, or
+  // is not a regular file (symbolic links are followed; FIFOs and devices are refused without
+  // blocking).
   static std::shared_ptr<MappedFile> open(const std::string& path);
+  // An in-memory image (tests, fuzzing); `label` plays the role of the path in messages.
+  static std::shared_ptr<MappedFile> from_bytes(std::vector<uint8_t> bytes, std::string label);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -27,6 +32,8 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;
+  std::vector<uint8_t> owned_;
 };
 
 }  // namespace sdfast

@@ -1,9 +1,11 @@
 // safetensors reader: memory-mapped, zero-copy, validated like the reference reader.
 //
-// Format: u64 little-endian header length N, N bytes of UTF-8 JSON object
-// { name: {"dtype": str, "shape": [u64...], "data_offsets": [begin, end]}, "__metadata__": {str: str} },
-// then the data section. Offsets are relative to the data section, must start at 0, be contiguous
-// without gaps or overlaps, and end exactly at the end of the file.
+// Format: u64 little-endian header length N (at most 100 MB), N bytes of UTF-8 JSON object
+// { name: {"dtype": str, "shape": [u64...], "data_offsets": [begin, end]}, "__metadata__": {str:
+// str} }, then the data section. Offsets are relative to the data section, must start at 0, be
+// contiguous without gaps or overlaps, and end exactly at the end of the file; end - begin must
+// equal numel x dtype size. Duplicate keys anywhere in the header are an error. Tensor data is read
+// in place from the mapping (zero-copy until converted) and may have any alignment.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +34,10 @@ class SafetensorsFile {
 
   // Opens and validates `path`; throws Error naming the file and the problem.
   static std::shared_ptr<SafetensorsFile> open(const std::string& path);
-  // Validates an in-memory image (used by the fuzz harness and tests); `label` names it in errors.
+  // Validates a mapped or in-memory (MappedFile::from_bytes) image; errors name file->path().
   static std::shared_ptr<SafetensorsFile> parse(std::shared_ptr<MappedFile> file);
+  // Validates `size` bytes of a whole file without keeping them; throws Error prefixed by `label`.
+  // On success fills `tensors` (sorted by offset) and `metadata` when given. Used by the fuzzer.
   static void validate_bytes(const uint8_t* data, size_t size, const std::string& label,
                              std::vector<TensorInfo>* tensors = nullptr,
                              std::map<std::string, std::string>* metadata = nullptr);
@@ -61,8 +65,10 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes tensors (float32 or any DType, as given) into a safetensors file (used by tests and tools).
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+// Writes tensors (float32 or any DType, as given) into a safetensors file (used by tests and
+// tools).
+void write_safetensors(const std::string& path,
+                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace sdfast

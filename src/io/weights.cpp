@@ -4,6 +4,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "io/file_names.h"
 
 namespace sdfast {
 
@@ -14,14 +15,36 @@ SafetensorsWeights::SafetensorsWeights(const std::vector<std::string>& files) {
     for (const TensorInfo& t : files_.back()->tensors()) {
       auto [it, inserted] = where_.emplace(t.name, files_.size() - 1);
       if (!inserted)
-        fail("tensor '", t.name, "' is in both '", files_[it->second]->path(), "' and '", path, "'");
+        fail("tensor '", printable(t.name), "' is in both '", files_[it->second]->path(), "' and '",
+             path, "'");
     }
   }
 }
 
+std::unique_ptr<SafetensorsWeights> SafetensorsWeights::from_index(const ShardIndex& index) {
+  auto w = std::make_unique<SafetensorsWeights>(index.shards);
+  const auto& where = w->where_;
+  const auto& files = w->files_;
+  for (const auto& [name, shard] : index.weight_map) {
+    auto it = where.find(name);
+    if (it == where.end())
+      fail("'", index.path, "' lists tensor '", printable(name), "' in '", shard,
+           "', which does not hold it");
+    if (files[it->second]->path() != shard)
+      fail("'", index.path, "' lists tensor '", printable(name), "' in '", shard,
+           "', but it is in '", files[it->second]->path(), "'");
+  }
+  for (const auto& [name, idx] : where)
+    if (!index.weight_map.count(name))
+      fail("tensor '", printable(name), "' in '", files[idx]->path(), "' is not listed in '",
+           index.path, "'");
+  return w;
+}
+
 Tensor SafetensorsWeights::get(const std::string& name, const Shape& shape, DType dtype) {
   auto it = where_.find(name);
-  if (it == where_.end()) fail("missing tensor '", name, "' ", shape_str(shape), " in ", describe());
+  if (it == where_.end())
+    fail("missing tensor '", name, "' ", shape_str(shape), " in ", describe());
   const SafetensorsFile& f = *files_[it->second];
   const TensorInfo& t = f.info(name);
   if (t.shape != shape)
@@ -45,7 +68,8 @@ void SafetensorsWeights::check_all_used(bool (*ignorable)(const std::string&)) c
     if (!used_.count(name) && !(ignorable && ignorable(name))) unused.push_back(name);
   if (unused.empty()) return;
   std::string list;
-  for (size_t i = 0; i < unused.size() && i < 10; ++i) list += (i ? ", '" : "'") + unused[i] + "'";
+  for (size_t i = 0; i < unused.size() && i < 10; ++i)
+    list += (i ? ", '" : "'") + printable(unused[i]) + "'";
   if (unused.size() > 10) list += str_cat(", ... (", unused.size(), " in all)");
   fail(describe(), " has unexpected tensor", unused.size() > 1 ? "s " : " ", list,
        " that the model built from config.json does not use");
@@ -63,7 +87,8 @@ uint64_t fnv1a(const std::string& s, uint64_t h) {
   return h;
 }
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 }  // namespace
 
@@ -81,7 +106,8 @@ Tensor RandomWeights::get(const std::string& name, const Shape& shape, DType dty
     int64_t fan_in = 1;
     for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
     if (ends_with(name, "embedding.weight")) fan_in = 1;  // token/position tables: unit scale
-    std::normal_distribution<float> d(0.0f, float(1.0 / std::sqrt(double(std::max<int64_t>(fan_in, 1)))));
+    std::normal_distribution<float> d(0.0f,
+                                      float(1.0 / std::sqrt(double(std::max<int64_t>(fan_in, 1)))));
     for (int64_t i = 0; i < n; ++i) p[i] = d(rng);
   }
   parameters_ += n;

@@ -13,6 +13,7 @@
 
 #include "core/tensor.h"
 #include "io/safetensors.h"
+#include "io/shard_index.h"
 
 namespace sdfast {
 
@@ -39,10 +40,14 @@ class WeightSource {
 class SafetensorsWeights final : public WeightSource {
  public:
   explicit SafetensorsWeights(const std::vector<std::string>& files);
+  // The shards of a sharded checkpoint; additionally checks that the index and the shards agree
+  // (every indexed tensor is in the shard the index names, every tensor is indexed).
+  static std::unique_ptr<SafetensorsWeights> from_index(const ShardIndex& index);
   Tensor get(const std::string& name, const Shape& shape, DType dtype) override;
   bool contains(const std::string& name) const override;
   void check_all_used(bool (*ignorable)(const std::string&)) const override;
   std::string describe() const override;
+  const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
 
  private:
   std::vector<std::shared_ptr<SafetensorsFile>> files_;
@@ -71,7 +76,9 @@ class Weights {
   explicit Weights(WeightSource& source, DType dtype = DType::F32, std::string prefix = "")
       : source_(&source), dtype_(dtype), prefix_(std::move(prefix)) {}
 
-  Weights operator[](const std::string& child) const { return Weights(*source_, dtype_, join(child)); }
+  Weights operator[](const std::string& child) const {
+    return Weights(*source_, dtype_, join(child));
+  }
   Weights operator[](int64_t index) const { return (*this)[std::to_string(index)]; }
   // The same path with another storage dtype for the tensors it hands out.
   Weights with_dtype(DType dtype) const { return Weights(*source_, dtype, prefix_); }
@@ -89,7 +96,9 @@ class Weights {
   WeightSource& source() const { return *source_; }
 
  private:
-  std::string join(const std::string& leaf) const { return prefix_.empty() ? leaf : prefix_ + "." + leaf; }
+  std::string join(const std::string& leaf) const {
+    return prefix_.empty() ? leaf : prefix_ + "." + leaf;
+  }
 
   WeightSource* source_;
   DType dtype_;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Seeds for the fuzz harnesses, made from the vendored golden models (nothing large is committed):
+#   OUT/safetensors_header/  small valid files that keep the real tensor names, dtypes and
+#                            metadata of every golden .safetensors (shapes shrunk, data zeroed),
+#                            the real headers cut off after the header (invalid: data missing),
+#                            and hand-made edge cases (zero-size tensors, unaligned data, ...)
+#   OUT/json_config/         every config.json, scheduler_config.json, tokenizer_config.json,
+#                            model_index.json of the golden and demo models, plus shard indexes
+# Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
+mkdir -p "$out/safetensors_header" "$out/json_config"
+
+n=0
+while IFS= read -r -d '' f; do
+  n=$((n + 1))
+  cp "$f" "$out/json_config/$(basename "$f" .json)-$n.json"
+done < <(find tests/golden/models models/demo -maxdepth 3 \
+           \( -name 'config.json' -o -name 'scheduler_config.json' -o -name 'tokenizer_config.json' \
+              -o -name 'model_index.json' -o -name 'special_tokens_map.json' \) -print0)
+
+python3 - "$out" <<'PY'
+import json, os, struct, sys, glob
+out = sys.argv[1]
+st_dir = os.path.join(out, "safetensors_header")
+js_dir = os.path.join(out, "json_config")
+size = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+def write_st(path, entries, metadata=None, pad=True):
+    """entries: list of (name, dtype, shape); data is zeros, offsets contiguous."""
+    header, off = {}, 0
+    for name, dt, shape in entries:
+        n = size[dt]
+        for d in shape: n *= d
+        header[name] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + n]}
+        off += n
+    if metadata is not None: header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    if pad: text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + bytes(off))
+
+files = sorted(glob.glob("tests/golden/models/**/*.safetensors", recursive=True))
+for i, path in enumerate(files):
+    raw = open(path, "rb").read(8)
+    (n,) = struct.unpack("<Q", raw)
+    with open(path, "rb") as f: head = f.read(8 + n)
+    # The real header with no data after it (refused: offsets past the end of the file).
+    if len(head) <= 65536:
+        open(os.path.join(st_dir, f"header-only-{i}"), "wb").write(head)
+    h = json.loads(head[8:])
+    meta = h.pop("__metadata__", None)
+    items = sorted(h.items(), key=lambda kv: kv[1]["data_offsets"])[:24]
+    entries = [(k, v["dtype"], [min(d, 2) for d in v["shape"]]) for k, v in items]
+    write_st(os.path.join(st_dir, f"golden-shrunk-{i}"), entries, meta)
+
+write_st(os.path.join(st_dir, "edge-zero-size"), [("a", "F32", [0, 3]), ("s", "F32", []), ("b", "U8", [0])])
+write_st(os.path.join(st_dir, "edge-unaligned"), [("u", "U8", [3]), ("f", "F32", [2]), ("h", "F16", [3]),
+                                                   ("b", "BF16", [1]), ("d", "F64", [1])], pad=False)
+write_st(os.path.join(st_dir, "edge-all-dtypes"), [(k.lower(), k, [2]) for k in size], {"format": "pt", "k": "v"})
+write_st(os.path.join(st_dir, "edge-empty"), [])
+
+for i, (index, wm) in enumerate([
+        ("diffusion_pytorch_model.safetensors.index.json",
+         {"conv_in.weight": "diffusion_pytorch_model-00001-of-00002.safetensors",
+          "conv_in.bias": "diffusion_pytorch_model-00002-of-00002.safetensors"}),
+        ("model.safetensors.index.fp16.json", {"text_model.final_layer_norm.weight": "model.fp16-00001-of-00001.safetensors"})]):
+    json.dump({"metadata": {"total_size": 1234}, "weight_map": wm}, open(os.path.join(js_dir, f"shard-index-{i}.json"), "w"))
+PY
+echo "corpus: $(ls "$out/safetensors_header" | wc -l) safetensors seeds, $(ls "$out/json_config" | wc -l) JSON seeds in $out"
