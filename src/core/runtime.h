@@ -14,6 +14,10 @@ struct RuntimeOptions {
   int threads = 0;               // 0: all available cores (OMP default)
   DType compute = DType::F32;    // F32 (reference) or BF16 (fast path)
   AttentionKernel attention = AttentionKernel::Flash;
+  // BF16 path: keep the activations between ops (residual stream, skip connections, norm
+  // statistics inputs) in bf16 too. Off by default: activations stay float32 and only what enters a
+  // matrix multiplication (weights, GEMM inputs, attention Q/K/V) is bf16.
+  bool bf16_activations = false;
 };
 
 class Runtime {
@@ -23,9 +27,12 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   const RuntimeOptions& options() const { return options_; }
+  // The dtype of weights and of what enters matrix multiplications (conv, linear, attention).
   DType compute() const { return options_.compute; }
-  // Storage dtype for activations between ops (bf16 on the fast path).
-  DType activation() const { return options_.compute; }
+  // The dtype activations are kept in between ops.
+  DType activation() const {
+    return options_.compute == DType::BF16 && options_.bf16_activations ? DType::BF16 : DType::F32;
+  }
   int threads() const { return threads_; }
   dnnl::engine& engine() { return engine_; }
   dnnl::stream& stream() { return stream_; }

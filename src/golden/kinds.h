@@ -18,6 +18,8 @@ void run_rng_torch_cpu_randn(CaseRun& run);
 void run_tokenizer(CaseRun& run);
 void run_scheduler(CaseRun& run);
 
+void run_pipeline(CaseRun& run);  // kind_pipeline.cpp
+
 // The handler for `kind`, or nullptr when the kind is not implemented (reported UNSUPPORTED).
 KindHandler find_kind(const std::string& kind);
 

@@ -20,7 +20,7 @@ struct KindEntry {
 
 // One line per implemented kind.
 constexpr KindEntry kKinds[] = {
-    {"", nullptr},
+    {"pipeline", run_pipeline},
     {"text_encoder", run_text_encoder},
     {"vae_decode", run_vae_decode},
     {"vae_encode", run_vae_encode},

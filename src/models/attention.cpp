@@ -27,11 +27,11 @@ Tensor Attention::forward(Runtime& rt, const Tensor& hidden, const Tensor* conte
   const Shape shape = hidden.shape();
   const int64_t b = shape[0];
   Tensor x = hidden.reshape({b, hidden.numel() / (b * config_.query_dim), config_.query_dim});
-  if (config_.norm_num_groups > 0) x = group_norm_.forward(rt, x);
+  if (config_.norm_num_groups > 0) x = group_norm_.forward(rt, x, false, rt.compute());
   const Tensor kv_in = context ? *context : x;
-  const Tensor q = to_q_.forward(rt, x);
-  const Tensor k = to_k_.forward(rt, kv_in);
-  const Tensor v = to_v_.forward(rt, kv_in);
+  const Tensor q = to_q_.forward_as(rt, x, rt.compute());
+  const Tensor k = to_k_.forward_as(rt, kv_in, rt.compute());
+  const Tensor v = to_v_.forward_as(rt, kv_in, rt.compute());
   const Tensor attn = ops::attention(rt, q, k, v, config_.heads);
   Tensor out;
   if (config_.residual_connection) {

@@ -37,10 +37,10 @@ BasicTransformerBlock::BasicTransformerBlock(Runtime& rt, const Weights& w,
 }
 
 Tensor BasicTransformerBlock::forward(Runtime& rt, const Tensor& x, const Tensor& context) const {
-  Tensor h = attn1_.forward(rt, norm1_.forward(rt, x),
+  Tensor h = attn1_.forward(rt, norm1_.forward(rt, x, rt.compute()),
                             config_.only_cross_attention ? &context : nullptr, &x);
-  h = attn2_.forward(rt, norm2_.forward(rt, h), &context, &h);
-  return ff_.forward(rt, norm3_.forward(rt, h), &h);
+  h = attn2_.forward(rt, norm2_.forward(rt, h, rt.compute()), &context, &h);
+  return ff_.forward(rt, norm3_.forward(rt, h, rt.compute()), &h);
 }
 
 }  // namespace sdfast::models

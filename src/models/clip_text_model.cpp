@@ -63,11 +63,12 @@ CLIPEncoderLayer::CLIPEncoderLayer(Runtime& rt, const Weights& w, const CLIPText
 }
 
 Tensor CLIPEncoderLayer::forward(Runtime& rt, const Tensor& x) const {
-  Tensor h = layer_norm1_.forward(rt, x);
-  const Tensor attn = ops::attention(rt, q_proj_.forward(rt, h), k_proj_.forward(rt, h),
-                                     v_proj_.forward(rt, h), heads_, /*causal=*/true);
+  Tensor h = layer_norm1_.forward(rt, x, rt.compute());
+  const Tensor attn =
+      ops::attention(rt, q_proj_.forward_as(rt, h, rt.compute()), k_proj_.forward_as(rt, h, rt.compute()),
+                     v_proj_.forward_as(rt, h, rt.compute()), heads_, /*causal=*/true);
   const Tensor r = out_proj_.forward(rt, attn, x);  // x + out_proj(attn), fused
-  h = layer_norm2_.forward(rt, r);
+  h = layer_norm2_.forward(rt, r, rt.compute());
   h = act_ == CLIPTextConfig::HiddenAct::Gelu ? fc1_.forward(rt, h, ops::Activation::Gelu)
                                               : ops::quick_gelu(rt, fc1_.forward(rt, h));
   return fc2_.forward(rt, h, r);  // r + fc2(act(fc1(h))), fused

@@ -9,7 +9,7 @@ GEGLU::GEGLU(Runtime& rt, const Weights& w, int64_t dim_in, int64_t dim_out)
     : proj_(rt, w["proj"], dim_in, 2 * dim_out) {}
 
 Tensor GEGLU::forward(Runtime& rt, const Tensor& x) const {
-  return ops::geglu(rt, proj_.forward(rt, x));  // [..., 2*dim_out] -> [..., dim_out]
+  return ops::geglu(rt, proj_.forward_as(rt, x, rt.compute()), rt.compute());  // [..., 2*dim_out] -> [..., dim_out]
 }
 
 }  // namespace sdfast::models

@@ -19,14 +19,14 @@ ResnetBlock2D::ResnetBlock2D(Runtime& rt, const Weights& w, const ResnetBlock2DC
 }
 
 Tensor ResnetBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor* temb) const {
-  Tensor h = norm1_.forward(rt, x, /*silu=*/true);
+  Tensor h = norm1_.forward(rt, x, /*silu=*/true, rt.compute());
   h = conv1_.forward(rt, h);
   if (config_.temb_channels > 0) {
     SDFAST_CHECK(temb != nullptr, "ResnetBlock2D: time embedding required");
     const Tensor t = time_emb_proj_.forward(rt, ops::silu(rt, *temb));  // [N, out]
     h = ops::add_channel_bias(rt, h, t);
   }
-  h = norm2_.forward(rt, h, /*silu=*/true);
+  h = norm2_.forward(rt, h, /*silu=*/true, rt.compute());
   const Tensor shortcut = has_shortcut_ ? conv_shortcut_.forward(rt, x) : x;
   Tensor out = conv2_.forward(rt, h, shortcut);  // conv2(h) + shortcut, fused
   if (config_.output_scale_factor != 1.0f) out = ops::scale(rt, out, 1.0f / config_.output_scale_factor);

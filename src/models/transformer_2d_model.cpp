@@ -50,7 +50,7 @@ Tensor Transformer2DModel::forward(Runtime& rt, const Tensor& x, const Tensor& c
                "Transformer2DModel: encoder_hidden_states ", context.describe(), " is not [",
                x.dim(0), ", L, ", config_.cross_attention_dim, "]");
   const int64_t n = x.dim(0), tokens = x.dim(1) * x.dim(2);
-  Tensor h = norm_.forward(rt, x);
+  Tensor h = norm_.forward(rt, x, false, rt.compute());
   h = proj_in_.forward(rt, h.reshape({n, tokens, config_.in_channels}));  // [N, HW, inner]
   for (const BasicTransformerBlock& block : transformer_blocks_) h = block.forward(rt, h, context);
   return proj_out_.forward(rt, h, x.reshape({n, tokens, config_.in_channels})).reshape(x.shape());

@@ -34,6 +34,7 @@ namespace sdfast::models {
 struct UNet2DConditionModelConfig {
   std::string label;  // where the config came from, for messages ("'.../config.json'")
 
+  int sample_size = 64;  // latent size the model was trained at (the pipeline's default image size / 8)
   int in_channels = 4;
   int out_channels = 4;
   bool center_input_sample = false;

@@ -196,6 +196,7 @@ UNet2DConditionModelConfig UNet2DConditionModelConfig::from_json(const Config& c
                    str_cat("entries must be between 1 and ", kMaxChannels, ", got ", ch));
 
   c.in_channels = positive_int(cfg, "in_channels", 4);
+  c.sample_size = positive_int(cfg, "sample_size", 64);
   c.out_channels = positive_int(cfg, "out_channels", 4);
   c.center_input_sample = value<bool>(cfg, "center_input_sample", false);
   c.flip_sin_to_cos = value<bool>(cfg, "flip_sin_to_cos", true);

@@ -47,7 +47,7 @@ Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tens
                        bool causal) {
   const Dims s = check_inputs(q, k, v, heads);
 #if defined(__AVX512F__)
-  Tensor out = Tensor::empty({s.b, s.lq, s.h * s.d}, rt.activation());
+  Tensor out = Tensor::empty({s.b, s.lq, s.h * s.d}, q.dtype());
   if (avx512::flash_attention(q, k, v, out, heads, causal)) return out;
 #endif
   return attention_flash_portable(rt, q, k, v, heads, causal);
@@ -57,7 +57,7 @@ Tensor attention_flash_portable(Runtime& rt, const Tensor& q, const Tensor& k, c
                                 int heads, bool causal) {
   const Dims s = check_inputs(q, k, v, heads);
   const int64_t hd = s.h * s.d;
-  Tensor out = Tensor::empty({s.b, s.lq, hd}, rt.activation());
+  Tensor out = Tensor::empty({s.b, s.lq, hd}, q.dtype());
   const float scale = float(1.0 / std::sqrt(double(s.d)));
   const int64_t q_blocks = (s.lq + kBlockQ - 1) / kBlockQ;
   dispatch_float(q.dtype(), [&](auto in_tag) {
@@ -143,8 +143,8 @@ Tensor attention_flash_portable(Runtime& rt, const Tensor& q, const Tensor& k, c
 Tensor attention_naive(Runtime& rt, const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                        int heads, bool causal) {
   const Dims s = check_inputs(q_in, k_in, v_in, heads);
-  const DType act = rt.activation();
-  const Tensor q = q_in.to(act), k = k_in.to(act), v = v_in.to(act);
+  const DType act = q_in.dtype();
+  const Tensor q = q_in, k = k_in.to(act), v = v_in.to(act);
   const int64_t hd = s.h * s.d;
   const auto t = to_dnnl(act);
   // scores[b, h, i, j] = sum_d q[b, i, h, d] * k[b, j, h, d] / sqrt(D)

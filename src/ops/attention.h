@@ -1,7 +1,8 @@
 // Scaled dot-product attention over multi-head projections, softmax(Q K^T / sqrt(d)) V.
 //
 // Inputs are the projection outputs as they come out of the Linear layers, heads interleaved in
-// the feature dimension (no transposes): q [B, Lq, H*D], k and v [B, Lk, H*D] -> [B, Lq, H*D].
+// the feature dimension (no transposes): q [B, Lq, H*D], k and v [B, Lk, H*D] -> [B, Lq, H*D],
+// in the inputs' dtype (F32 or BF16; the statistics and accumulation are float32 either way).
 #pragma once
 
 #include "core/runtime.h"

@@ -56,7 +56,7 @@ Tensor Conv2d::run(Runtime& rt, const Tensor& x_in, const Tensor* residual) cons
   check_rank(x_in, 4, "Conv2d");
   SDFAST_CHECK(x_in.dim(3) == spec_.in_channels, "Conv2d: input has ", x_in.dim(3),
                " channels, expected ", spec_.in_channels, " (", x_in.describe(), ")");
-  const Tensor x = x_in.to(rt.activation());
+  const Tensor x = x_in.to(rt.compute());
   const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2);
   const Prim& p = primitive(rt, n, h, w, x.dtype(), residual != nullptr);
   const auto dst_md = p.pd.dst_desc();

@@ -110,13 +110,13 @@ Tensor tanh_clamp(Runtime& rt, const Tensor& x, float c) {
   return unary(rt, x, [c](float v) { return std::tanh(v / c) * c; });
 }
 
-Tensor geglu(Runtime& rt, const Tensor& x) {
+Tensor geglu(Runtime& rt, const Tensor& x, DType out) {
   SDFAST_CHECK(x.ndim() >= 1 && x.dim(-1) % 2 == 0, "geglu: last dimension of ", x.describe(),
                " must be even");
   const int64_t f = x.dim(-1) / 2, rows = x.numel() / (2 * f);
   Shape shape = x.shape();
   shape.back() = f;
-  Tensor y = Tensor::empty(shape, rt.activation());
+  Tensor y = Tensor::empty(shape, out);
   dispatch_float(x.dtype(), [&](auto in_tag) {
     using TI = decltype(in_tag);
     dispatch_float(y.dtype(), [&](auto out_tag) {

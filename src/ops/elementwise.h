@@ -21,8 +21,8 @@ Tensor silu(Runtime& rt, const Tensor& x);        // x * sigmoid(x)
 Tensor gelu(Runtime& rt, const Tensor& x);        // exact (erf) GELU
 Tensor quick_gelu(Runtime& rt, const Tensor& x);  // x * sigmoid(1.702 x) (CLIP)
 Tensor relu(Runtime& rt, const Tensor& x);
-// GEGLU's gate: x [..., 2F] -> x[..., :F] * gelu(x[..., F:]).
-Tensor geglu(Runtime& rt, const Tensor& x);
+// GEGLU's gate: x [..., 2F] -> x[..., :F] * gelu(x[..., F:]), in `out` (it feeds a GEMM).
+Tensor geglu(Runtime& rt, const Tensor& x, DType out);
 // tanh(x / c) * c (TAESD's latent clamp).
 Tensor tanh_clamp(Runtime& rt, const Tensor& x, float c);
 

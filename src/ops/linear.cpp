@@ -20,14 +20,14 @@ Linear::Linear(Runtime& rt, Tensor weight, Tensor bias) {
   }
 }
 
-const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, Activation act,
+const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act,
                                       bool sum) const {
-  auto key = std::make_tuple(m, src, act, sum);
+  auto key = std::make_tuple(m, src, dst, act, sum);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   dnnl::memory::desc src_md({m, in_}, to_dnnl(src), tag::ab);
   dnnl::memory::desc wei_md({in_, out_}, to_dnnl(rt.compute()), tag::any);
-  dnnl::memory::desc dst_md({m, out_}, to_dnnl(rt.activation()), tag::ab);
+  dnnl::memory::desc dst_md({m, out_}, to_dnnl(dst), tag::ab);
   dnnl::primitive_attr attr;
   dnnl::post_ops po;
   if (sum) po.append_sum(1.0f);
@@ -44,10 +44,11 @@ const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, Activat
   return cache_.emplace(key, std::move(prim)).first->second;
 }
 
-Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor* residual) const {
+Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor* residual,
+                   DType out) const {
   SDFAST_CHECK(x_in.ndim() >= 1 && x_in.dim(-1) == in_, "Linear: input ", x_in.describe(),
                " does not end in ", in_, " features");
-  const Tensor x = x_in.to(rt.activation());
+  const Tensor x = x_in.to(rt.compute());
   const int64_t m = x.numel() / in_;
   Shape out_shape = x.shape();
   out_shape.back() = out_;
@@ -55,13 +56,13 @@ Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor
   if (residual) {
     SDFAST_CHECK(residual->shape() == out_shape, "Linear: residual ", residual->describe(),
                  " does not match the output ", shape_str(out_shape));
-    y = residual->to(rt.activation());
+    y = residual->to(out);
     if (y.raw_data() == residual->raw_data()) y = residual->clone();
   } else {
-    y = Tensor::empty(out_shape, rt.activation());
+    y = Tensor::empty(out_shape, out);
   }
   if (m == 0) return y;
-  const Prim& p = primitive(rt, m, x.dtype(), act, residual != nullptr);
+  const Prim& p = primitive(rt, m, x.dtype(), out, act, residual != nullptr);
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, as_memory(rt, p.pd.src_desc(), x)},
       {DNNL_ARG_WEIGHTS, weights_.get(rt, p.pd.weights_desc())},
@@ -73,11 +74,15 @@ Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor
 }
 
 Tensor Linear::forward(Runtime& rt, const Tensor& x, Activation act) const {
-  return run(rt, x, act, nullptr);
+  return run(rt, x, act, nullptr, rt.activation());
+}
+
+Tensor Linear::forward_as(Runtime& rt, const Tensor& x, DType out, Activation act) const {
+  return run(rt, x, act, nullptr, out);
 }
 
 Tensor Linear::forward(Runtime& rt, const Tensor& x, const Tensor& residual) const {
-  return run(rt, x, Activation::None, &residual);
+  return run(rt, x, Activation::None, &residual, rt.activation());
 }
 
 }  // namespace sdfast::ops

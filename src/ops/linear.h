@@ -23,6 +23,8 @@ class Linear {
 
   // x: [..., in] -> [..., out] (activation dtype), act applied after the bias.
   Tensor forward(Runtime& rt, const Tensor& x, Activation act = Activation::None) const;
+  // The same with the output in `out` (e.g. the compute dtype when it feeds another GEMM).
+  Tensor forward_as(Runtime& rt, const Tensor& x, DType out, Activation act = Activation::None) const;
   // x W^T + b + residual; residual: [..., out].
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& residual) const;
   int64_t in_features() const { return in_; }
@@ -33,13 +35,13 @@ class Linear {
     dnnl::matmul::primitive_desc pd;
     dnnl::matmul prim;
   };
-  const Prim& primitive(Runtime& rt, int64_t m, DType src, Activation act, bool sum) const;
-  Tensor run(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual) const;
+  const Prim& primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act, bool sum) const;
+  Tensor run(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual, DType out) const;
 
   int64_t in_ = 0, out_ = 0;
   mutable PackedWeights weights_;
   Tensor bias_;  // F32 [1, out] or undefined
-  mutable std::map<std::tuple<int64_t, DType, Activation, bool>, Prim> cache_;
+  mutable std::map<std::tuple<int64_t, DType, DType, Activation, bool>, Prim> cache_;
 };
 
 }  // namespace sdfast::ops

@@ -21,12 +21,12 @@ GroupNorm::GroupNorm(const Weights& w, int groups, int channels, float eps, bool
   }
 }
 
-Tensor GroupNorm::forward(Runtime& rt, const Tensor& x, bool silu) const {
+Tensor GroupNorm::forward(Runtime& rt, const Tensor& x, bool silu, std::optional<DType> out) const {
   SDFAST_CHECK(x.ndim() >= 2 && x.dim(-1) == channels_, "GroupNorm: input ", x.describe(),
                " does not have ", channels_, " channels last");
   const int64_t n = x.dim(0), c = channels_, g = groups_, cg = c / g;
   const int64_t positions = x.numel() / (n * c);
-  Tensor y = Tensor::empty(x.shape(), rt.activation());
+  Tensor y = Tensor::empty(x.shape(), out.value_or(rt.activation()));
   const float* gamma = weight_.data<float>();
   const float* beta = bias_.data<float>();
   dispatch_float(x.dtype(), [&](auto in_tag) {
@@ -84,11 +84,11 @@ LayerNorm::LayerNorm(const Weights& w, int64_t dim, float eps, bool affine) : di
   }
 }
 
-Tensor LayerNorm::forward(Runtime& rt, const Tensor& x) const {
+Tensor LayerNorm::forward(Runtime& rt, const Tensor& x, std::optional<DType> out) const {
   SDFAST_CHECK(x.ndim() >= 1 && x.dim(-1) == dim_, "LayerNorm: input ", x.describe(),
                " does not end in ", dim_);
   const int64_t rows = x.numel() / dim_, d = dim_;
-  Tensor y = Tensor::empty(x.shape(), rt.activation());
+  Tensor y = Tensor::empty(x.shape(), out.value_or(rt.activation()));
   const float* gamma = weight_.data<float>();
   const float* beta = bias_.data<float>();
   dispatch_float(x.dtype(), [&](auto in_tag) {

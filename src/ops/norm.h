@@ -1,6 +1,8 @@
 // Normalisation layers: torch.nn.GroupNorm (optionally fused with SiLU) and torch.nn.LayerNorm.
 #pragma once
 
+#include <optional>
+
 #include "core/runtime.h"
 #include "io/weights.h"
 
@@ -13,7 +15,9 @@ class GroupNorm {
   GroupNorm(const Weights& w, int groups, int channels, float eps, bool affine = true);
   // x: [N, ..., C] channels last (NHWC images or [N, L, C] tokens); statistics per (n, group)
   // over all positions. silu: apply x * sigmoid(x) to the result (fused).
-  Tensor forward(Runtime& rt, const Tensor& x, bool silu = false) const;
+  // `out`: the result's dtype (default: the activation dtype; the compute dtype when it feeds a GEMM).
+  Tensor forward(Runtime& rt, const Tensor& x, bool silu = false,
+                 std::optional<DType> out = std::nullopt) const;
   int channels() const { return channels_; }
 
  private:
@@ -26,8 +30,8 @@ class LayerNorm {
  public:
   LayerNorm() = default;
   LayerNorm(const Weights& w, int64_t dim, float eps, bool affine = true);
-  // Normalises the last dimension of x: [..., dim].
-  Tensor forward(Runtime& rt, const Tensor& x) const;
+  // Normalises the last dimension of x: [..., dim]; `out` as for GroupNorm.
+  Tensor forward(Runtime& rt, const Tensor& x, std::optional<DType> out = std::nullopt) const;
 
  private:
   int64_t dim_ = 0;

@@ -238,7 +238,7 @@ TEST_P(OpsTest, ElementwiseAndLayout) {
   }
   EXPECT_EQ(cat.shape(), (Shape{2, 3, 4, 8}));
   EXPECT_NEAR(cat.to_vector()[8 + 3], av[6 + 3], 0.02);
-  Tensor gg = geglu(rt_, a);
+  Tensor gg = geglu(rt_, a, DType::F32);
   EXPECT_EQ(gg.shape(), (Shape{2, 3, 4, 3}));
   const double g0 = av[0] * 0.5 * av[3] * (1 + std::erf(av[3] / std::sqrt(2.0)));
   EXPECT_NEAR(gg.to_vector()[0], g0, 0.02);

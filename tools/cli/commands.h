@@ -11,5 +11,6 @@ namespace sdfast::cli {
 using Runner = std::function<int()>;
 
 void add_golden_command(CLI::App& app, Runner& run);
+void add_generate_command(CLI::App& app, Runner& run);
 
 }  // namespace sdfast::cli

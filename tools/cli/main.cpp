@@ -8,14 +8,15 @@ int main(int argc, char** argv) {
   CLI::App app{"sdfast: Stable Diffusion inference for CPUs (Diffusers model folders)"};
   app.require_subcommand(1);
   sdfast::cli::Runner run;
+  sdfast::cli::add_generate_command(app, run);
   sdfast::cli::add_golden_command(app, run);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      const int rc = app.exit(e);
+      return rc == 0 ? 0 : 2;
+    }
     return run ? run() : 0;
   } catch (const sdfast::InvalidArgument& e) {
     std::cerr << "sdfast: error: " << e.what() << "\n";

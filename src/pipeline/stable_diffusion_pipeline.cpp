@@ -1,0 +1,332 @@
+// Reference: diffusers/src/diffusers/pipelines/stable_diffusion/pipeline_stable_diffusion.py
+// (StableDiffusionPipeline.encode_prompt, prepare_latents, __call__) and
+// image_processor.py (VaeImageProcessor.postprocess), v0.26.3.
+#include "pipeline/stable_diffusion_pipeline.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/diffusers_folder.h"
+#include "io/memory_budget.h"
+#include "models/autoencoder_kl.h"
+#include "models/autoencoder_tiny.h"
+#include "random/generator.h"
+#include "sdfast/system.h"
+
+namespace sdfast {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+DType parse_dtype(const std::string& s, const char* what) {
+  if (s == "f32" || s == "fp32" || s == "float32") return DType::F32;
+  if (s == "bf16" || s == "bfloat16") return DType::BF16;
+  fail_argument(what, " must be f32 or bf16, got '", s, "'");
+}
+
+// Weights for a component: its files, or seeded random values for config-only folders.
+std::unique_ptr<WeightSource> open_weights(const Component& c, const PipelineOptions& o, uint64_t salt) {
+  if (c.has_weights() && !o.random_weights) return c.open_weights();
+  if (!o.random_weights)
+    fail("'", c.dir, "' has no weights (diffusion_pytorch_model.safetensors / model.safetensors); "
+         "use random weights (--random-weights) for config-only folders");
+  return std::make_unique<RandomWeights>(o.random_weights_seed * 1000003ull + salt);
+}
+
+// Rows [begin, end) of `t` along dim 0 repeated `times` times each: [a, b] x2 -> [a, a, b, b]
+// (Diffusers' prompt_embeds.repeat(1, n, 1).view(bs * n, L, D)).
+Tensor repeat_rows(const Tensor& t, int64_t times) {
+  const int64_t rows = t.dim(0), row = t.numel() / rows;
+  Shape shape = t.shape();
+  shape[0] = rows * times;
+  Tensor out = Tensor::empty(shape, DType::F32);
+  const float* src = t.data<float>();
+  float* dst = out.data<float>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < times; ++k) std::copy(src + r * row, src + (r + 1) * row, dst + (r * times + k) * row);
+  return out;
+}
+
+// Concatenation along dim 0 of tensors with equal trailing shapes.
+Tensor cat0(const std::vector<Tensor>& parts) {
+  Shape shape = parts.at(0).shape();
+  shape[0] = 0;
+  for (const Tensor& p : parts) shape[0] += p.dim(0);
+  Tensor out = Tensor::empty(shape, DType::F32);
+  float* dst = out.data<float>();
+  for (const Tensor& p : parts) {
+    const Tensor f = p.to(DType::F32);
+    std::copy(f.data<float>(), f.data<float>() + f.numel(), dst);
+    dst += f.numel();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(const std::string& path,
+                                                                       const PipelineOptions& o) {
+  const auto t0 = Clock::now();
+  std::unique_ptr<StableDiffusionPipeline> p(new StableDiffusionPipeline());
+  p->options_ = o;
+  if (o.attention != "flash" && o.attention != "naive")
+    fail_argument("attention must be flash or naive, got '", o.attention, "'");
+  if (o.threads < 0) fail_argument("threads must be >= 0, got ", o.threads);
+  RuntimeOptions ro;
+  ro.threads = o.threads;
+  ro.compute = parse_dtype(o.dtype, "dtype");
+  ro.attention = o.attention == "naive" ? AttentionKernel::Naive : AttentionKernel::Flash;
+  p->rt_ = std::make_unique<Runtime>(ro);
+  RuntimeOptions vo = ro;
+  vo.compute = o.vae_dtype.empty() ? ro.compute : parse_dtype(o.vae_dtype, "vae_dtype");
+  p->vae_rt_ = std::make_unique<Runtime>(vo);
+
+  FolderOptions fo;
+  fo.variant = o.variant;
+  fo.require_weights = !o.random_weights;
+  const DiffusersFolder folder = DiffusersFolder::open(path, fo);
+  if (!o.random_weights)
+    check_fits_in_memory(folder.estimate_weight_bytes(ro.compute), read_memory_availability(),
+                         "the weights of '" + path + "' in " + dtype_name(ro.compute));
+  PipelineInfo& info = p->info_;
+  info.path = path;
+  info.name = fs::path(path).lexically_normal().filename().string();
+  if (info.name.empty()) info.name = fs::path(path).lexically_normal().parent_path().filename().string();
+  info.dtype = o.dtype;
+  for (const std::string& ignored : folder.ignored()) info.notes.push_back(ignored + " present: not run");
+
+  // Tokenizer (config-only folders have no vocabulary: use the CLIP one bundled with sdfast).
+  const Component& tok = folder.component("tokenizer");
+  if (fs::exists(fs::path(tok.dir) / "vocab.json")) {
+    p->tokenizer_.emplace(ClipTokenizer::from_folder(tok.dir));
+  } else {
+    const std::string bundled = (fs::path(bundled_demo_model()) / "tokenizer").string();
+    info.notes.push_back("'" + tok.dir + "' has no vocab.json: using the CLIP vocabulary in '" + bundled + "'");
+    p->tokenizer_.emplace(ClipTokenizer::from_folder(bundled));
+  }
+
+  const Component& te = folder.component("text_encoder");
+  {
+    auto w = open_weights(te, o, 1);
+    p->text_encoder_.emplace(*p->rt_, *w, models::CLIPTextConfig::from_config(te.config));
+    info.text_encoder_parameters = w->parameters_loaded();
+    info.text_encoder_class = te.class_name;
+    for (const auto& f : te.weights.files) info.weight_files.push_back(f);
+  }
+  const Component& unet = folder.component("unet");
+  {
+    auto w = open_weights(unet, o, 2);
+    p->unet_.emplace(*p->rt_, models::UNet2DConditionModelConfig::from_json(unet.config), *w);
+    w->check_all_used();
+    info.unet_parameters = w->parameters_loaded();
+    info.unet_class = unet.class_name;
+    for (const auto& f : unet.weights.files) info.weight_files.push_back(f);
+    if (!unet.weights.files.empty()) info.notes.push_back("unet weights: " + unet.weights.describe());
+  }
+  p->load_vae(folder.component("vae"));
+
+  const Component& sched = folder.component("scheduler");
+  p->scheduler_config_ = sched.config;
+  p->scheduler_name_ = sched.class_name;
+  make_scheduler(p->scheduler_name_, p->scheduler_config_);  // validates the config now
+  info.scheduler_class = p->scheduler_name_;
+  info.load_s = seconds_since(t0);
+  return p;
+}
+
+void StableDiffusionPipeline::load_vae(const Component& c) {
+  auto w = open_weights(c, options_, 3);
+  const models::AutoencoderParts decoder_only{/*encoder=*/false, /*decoder=*/true};
+  if (c.class_name == "AutoencoderKL") {
+    vae_ = std::make_unique<models::AutoencoderKL>(*vae_rt_, *w, models::AutoencoderKLConfig::from_config(c.config),
+                                                   decoder_only);
+  } else if (c.class_name == "AutoencoderTiny") {
+    vae_ = std::make_unique<models::AutoencoderTiny>(
+        *vae_rt_, *w, models::AutoencoderTinyConfig::from_config(c.config), decoder_only);
+  } else {
+    fail("'", c.dir, "': VAE class '", c.class_name, "' is not supported (AutoencoderKL, AutoencoderTiny)");
+  }
+  info_.vae_class = c.class_name;
+  info_.vae_parameters = w->parameters_loaded();
+  const int scale = vae_->vae_scale_factor();
+  const int sample = unet_->config().sample_size;
+  info_.default_height = info_.default_width = sample * scale;
+}
+
+void StableDiffusionPipeline::set_vae(const std::string& path) {
+  FolderOptions fo;
+  fo.variant = options_.variant;
+  fo.require_weights = !options_.random_weights;
+  const Component c = open_component_folder(path, fo);
+  if (role_of_class(c.class_name) != "vae")
+    fail_argument("'", path, "' holds a ", c.class_name, ", not a VAE (AutoencoderKL or AutoencoderTiny)");
+  load_vae(c);
+  for (const auto& f : c.weights.files) info_.weight_files.push_back(f);
+}
+
+void StableDiffusionPipeline::set_scheduler(const std::string& name, const std::optional<Config>& config) {
+  make_scheduler(name, config ? *config : scheduler_config_);  // throws for bad names/values
+  scheduler_name_ = name;
+  scheduler_config_override_ = config;
+  info_.scheduler_class = make_scheduler(name, config ? *config : scheduler_config_)->class_name();
+}
+
+void StableDiffusionPipeline::check_request(const GenerateRequest& r, int height, int width) const {
+  if (r.prompts.empty()) fail_argument("no prompt given");
+  if (!r.negative_prompts.empty() && r.negative_prompts.size() != 1 && r.negative_prompts.size() != r.prompts.size())
+    fail_argument("negative prompts: give none, one, or one per prompt (", r.prompts.size(), "), got ",
+                  r.negative_prompts.size());
+  for (auto [v, name] : {std::pair{height, "height"}, {width, "width"}})
+    if (v < 8 || v % 8 != 0 || v > 4096)
+      fail_argument(name, " must be a positive multiple of 8 up to 4096, got ", v);
+  if (r.num_inference_steps < 1 || r.num_inference_steps > 1000)
+    fail_argument("num_inference_steps must be between 1 and 1000, got ", r.num_inference_steps);
+  if (!std::isfinite(r.guidance_scale) || std::fabs(r.guidance_scale) > 1000)
+    fail_argument("guidance_scale must be a finite number (|g| <= 1000), got ", r.guidance_scale);
+  if (r.num_images_per_prompt < 1 || r.num_images_per_prompt > 256)
+    fail_argument("num_images_per_prompt must be between 1 and 256, got ", r.num_images_per_prompt);
+  const size_t images = r.prompts.size() * size_t(r.num_images_per_prompt);
+  if (images > 256) fail_argument(images, " images requested; at most 256 per call");
+  if (r.seeds.size() > 1 && r.seeds.size() != images)
+    fail_argument("give no seed, one seed, or one per image (", images, "), got ", r.seeds.size());
+  if (!(r.eta >= 0 && r.eta <= 1)) fail_argument("eta must be between 0 and 1, got ", r.eta);
+  const int layers = text_encoder_->config().num_hidden_layers;
+  if (r.clip_skip < 0 || r.clip_skip >= layers)
+    fail_argument("clip_skip must be between 0 and ", layers - 1, " for this text encoder, got ", r.clip_skip);
+}
+
+Tensor StableDiffusionPipeline::encode_text(const std::vector<std::string>& texts, int clip_skip,
+                                            std::vector<std::string>& warnings) {
+  const int len = tokenizer_->model_max_length();
+  Tensor ids = Tensor::empty({int64_t(texts.size()), len}, DType::I32);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const ClipTokens tokens = tokenizer_->tokenize_padded(texts[i], len);
+    if (tokens.truncated())
+      warnings.push_back("The following part of your input was truncated because CLIP can only handle sequences up to " +
+                         std::to_string(len) + " tokens: " + tokens.removed_text);
+    std::copy(tokens.input_ids.begin(), tokens.input_ids.end(), ids.data<int32_t>() + i * size_t(len));
+  }
+  return text_encoder_->encode(*rt_, ids, clip_skip).to(DType::F32);
+}
+
+PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
+  const auto t_start = Clock::now();
+  const int height = r.height > 0 ? r.height : info_.default_height;
+  const int width = r.width > 0 ? r.width : info_.default_width;
+  check_request(r, height, width);
+  auto generator_check = make_generator(r.generator, 0);  // rejects unknown names up front
+  (void)generator_check;
+
+  PipelineOutput out;
+  const int64_t n_prompts = int64_t(r.prompts.size()), per = r.num_images_per_prompt;
+  const int64_t images = n_prompts * per;
+  const bool cfg = r.guidance_scale > 1.0 && unet_->config().time_cond_proj_dim <= 0;
+
+  // 1. Prompt embeddings (Diffusers applies clip_skip to the prompts, not to the negative prompts).
+  auto t0 = Clock::now();
+  out.prompt_embeds = encode_text(r.prompts, r.clip_skip, out.warnings);
+  Tensor embeds = repeat_rows(out.prompt_embeds, per);
+  if (cfg) {
+    std::vector<std::string> neg(size_t(n_prompts), "");
+    if (r.negative_prompts.size() == 1) neg.assign(size_t(n_prompts), r.negative_prompts[0]);
+    if (r.negative_prompts.size() == size_t(n_prompts)) neg = r.negative_prompts;
+    out.negative_prompt_embeds = encode_text(neg, 0, out.warnings);
+    embeds = cat0({repeat_rows(out.negative_prompt_embeds, per), embeds});  // unconditional first
+  }
+  out.timings.text_encoder_s = seconds_since(t0);
+
+  // 2. Scheduler and timesteps (a fresh instance: schedulers keep per-run state).
+  auto scheduler = make_scheduler(scheduler_name_, scheduler_config_override_ ? *scheduler_config_override_ : scheduler_config_);
+  scheduler->set_timesteps(r.num_inference_steps);
+  scheduler->set_eta(r.eta);
+  out.scheduler = scheduler->class_name();
+
+  // 3. One generator per image; initial latents drawn from each.
+  out.seeds.resize(size_t(images));
+  for (int64_t i = 0; i < images; ++i)
+    out.seeds[size_t(i)] = r.seeds.empty() ? uint64_t(i) : r.seeds.size() == 1 ? r.seeds[0] + uint64_t(i) : r.seeds[size_t(i)];
+  std::vector<std::unique_ptr<Generator>> generators;
+  for (uint64_t seed : out.seeds) generators.push_back(make_generator(r.generator, seed));
+  const int64_t channels = unet_->config().in_channels, scale = vae_->vae_scale_factor();
+  const Shape latent_shape{images, channels, height / scale, width / scale};
+  if (!r.latents.empty()) {
+    if (int64_t(r.latents.size()) != shape_numel(latent_shape))
+      fail_argument("latents: expected ", shape_numel(latent_shape), " values for ", shape_str(latent_shape),
+                    ", got ", r.latents.size());
+    out.initial_latents = Tensor::from_vector(latent_shape, r.latents);
+  } else {
+    std::vector<Tensor> parts;
+    for (auto& g : generators) parts.push_back(g->randn({1, channels, height / scale, width / scale}));
+    out.initial_latents = cat0(parts);
+  }
+  Tensor latents = out.initial_latents.clone();
+  {
+    const float sigma = float(scheduler->init_noise_sigma());
+    for (float& v : latents.span<float>()) v *= sigma;
+  }
+  const NoiseFn noise = [&generators](const Shape& shape) {
+    Shape one = shape;
+    one[0] = 1;
+    SDFAST_CHECK(shape.at(0) == int64_t(generators.size()), "scheduler noise for ", shape_str(shape), " but ",
+                 generators.size(), " generators");
+    std::vector<Tensor> parts;
+    for (auto& g : generators) parts.push_back(g->randn(one));
+    return cat0(parts);
+  };
+
+  // 4. Denoising loop: guidance batched into one UNet call, unconditional half first.
+  const std::vector<double> timesteps = scheduler->timesteps();
+  const float g = float(r.guidance_scale);
+  for (size_t step = 0; step < timesteps.size(); ++step) {
+    const auto ts = Clock::now();
+    const double t = timesteps[step];
+    const Tensor model_in = scheduler->scale_model_input(cfg ? cat0({latents, latents}) : latents, t);
+    Tensor noise_pred = unet_->forward(*rt_, model_in, t, embeds);
+    if (cfg) {
+      const int64_t half = noise_pred.numel() / 2;
+      Tensor guided = Tensor::empty(latents.shape(), DType::F32);
+      const float* np = noise_pred.data<float>();
+      float* gp = guided.data<float>();
+      for (int64_t i = 0; i < half; ++i) gp[i] = np[i] + g * (np[half + i] - np[i]);
+      noise_pred = guided;
+    }
+    latents = scheduler->step(noise_pred, t, latents, noise);
+    const double step_s = seconds_since(ts);
+    out.timings.unet_steps_s.push_back(step_s);
+    if (r.callback && !r.callback(StepInfo{int(step) + 1, int(timesteps.size()), t, step_s})) throw Cancelled();
+  }
+  out.final_latents = latents;
+
+  // 5. Decode one image at a time (bounded memory), postprocess as VaeImageProcessor does.
+  t0 = Clock::now();
+  for (int64_t i = 0; i < images; ++i) {
+    Tensor lat = latents.slice0(i, i + 1).clone();
+    for (float& v : lat.span<float>()) v = v / vae_->scaling_factor();
+    const Tensor img = vae_->decode(*vae_rt_, lat).to(DType::F32);  // [1, 3, H, W] in [-1, 1]
+    const int64_t h = img.dim(2), w = img.dim(3);
+    if (!out.images.defined()) out.images = Tensor::empty({images, h, w, 3}, DType::F32);
+    float* dst = out.images.data<float>() + i * h * w * 3;
+    const float* src = img.data<float>();
+    Image u8{int(w), int(h), std::vector<uint8_t>(size_t(h * w * 3))};
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t p = 0; p < h * w; ++p) {
+        const float v = std::clamp(src[c * h * w + p] / 2.0f + 0.5f, 0.0f, 1.0f);
+        dst[p * 3 + c] = v;
+        u8.rgb[size_t(p * 3 + c)] = uint8_t(std::nearbyint(v * 255.0f));  // numpy round: half to even
+      }
+    out.images_uint8.push_back(std::move(u8));
+  }
+  out.timings.vae_decode_s = seconds_since(t0);
+  out.timings.total_s = seconds_since(t_start);
+  return out;
+}
+
+}  // namespace sdfast

@@ -1,0 +1,254 @@
+// `sdfast generate`: text-to-image from a Diffusers folder (or the bundled demo model).
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "commands.h"
+#include "output_files.h"
+#include "progress.h"
+#include "sdfast/pipeline.h"
+#include "sdfast/system.h"
+
+namespace sdfast::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct GenerateArgs {
+  std::string model;
+  std::vector<std::string> prompts;
+  std::vector<std::string> negative_prompts;
+  int steps = -1;
+  double guidance = NAN;
+  int width = 0, height = 0;
+  int num_images = 1;
+  bool seed_given = false;
+  uint64_t seed = 0;
+  std::string scheduler;
+  std::string tiny_vae;
+  std::string vae;
+  std::string dtype = "f32";
+  std::string variant;
+  std::string generator = "numpy";
+  std::string attention = "flash";
+  double eta = 0;
+  int clip_skip = 0;
+  std::string output = "outputs";
+  std::string grid;
+  int upscale = 1;
+  std::string upscale_filter = "nearest";
+  bool random_weights = false;
+  std::string timings_json;
+  int threads = 0;
+  bool quiet = false;
+};
+
+[[noreturn]] void bad(const std::string& msg) { throw InvalidArgument(msg); }
+
+// Validates everything that can be checked before loading a model; throws InvalidArgument.
+void validate(const GenerateArgs& a, int* grid_rows, int* grid_cols) {
+  for (auto [v, name] : {std::pair{a.width, "--width"}, {a.height, "--height"}})
+    if (v != 0 && (v < 8 || v % 8 != 0 || v > 4096))
+      bad(std::string(name) + " must be a positive multiple of 8 up to 4096, got " + std::to_string(v));
+  if (a.steps != -1 && (a.steps < 1 || a.steps > 1000))
+    bad("--steps must be between 1 and 1000, got " + std::to_string(a.steps));
+  if (a.num_images < 1 || a.num_images > 64) bad("--num-images must be between 1 and 64, got " + std::to_string(a.num_images));
+  if (!(a.eta >= 0 && a.eta <= 1)) bad("--eta must be between 0 and 1");
+  if (a.clip_skip < 0 || a.clip_skip > 10) bad("--clip-skip must be between 0 and 10");
+  if (a.upscale < 1 || a.upscale > 16) bad("--upscale must be between 1 and 16");
+  if (a.prompts.empty()) bad("--prompt is required");
+  if (!a.negative_prompts.empty() && a.negative_prompts.size() != 1 && a.negative_prompts.size() != a.prompts.size())
+    bad("give one --negative-prompt, or one per --prompt (" + std::to_string(a.prompts.size()) + ")");
+  if (!a.tiny_vae.empty() && !a.vae.empty()) bad("give --tiny-vae or --vae, not both");
+  *grid_rows = *grid_cols = 0;
+  if (!a.grid.empty()) {
+    std::smatch m;
+    if (!std::regex_match(a.grid, m, std::regex("([0-9]{1,3})x([0-9]{1,3})")))
+      bad("--grid must be ROWSxCOLS such as 2x2, got '" + a.grid + "'");
+    *grid_rows = std::stoi(m[1]);
+    *grid_cols = std::stoi(m[2]);
+    const int total = int(a.prompts.size()) * a.num_images;
+    if (*grid_rows < 1 || *grid_cols < 1 || *grid_rows * *grid_cols != total)
+      bad("--grid " + a.grid + " needs " + std::to_string(*grid_rows * *grid_cols) + " images, but " +
+          std::to_string(total) + " will be generated");
+  }
+}
+
+std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const GenerateResult& r,
+                        const PipelineInfo& info, size_t image, const std::string& prompt,
+                        const std::string& negative) {
+  std::ostringstream os;
+  os << prompt << "\n";
+  if (!negative.empty()) os << "Negative prompt: " << negative << "\n";
+  os << "Steps: " << req.num_inference_steps << ", Sampler: " << r.scheduler
+     << ", CFG scale: " << req.guidance_scale << ", Seed: " << r.seeds[image]
+     << ", Size: " << r.images[image].width << "x" << r.images[image].height << ", Model: " << info.name
+     << ", Dtype: " << info.dtype << ", Generator: " << req.generator;
+  if (req.eta != 0) os << ", Eta: " << req.eta;
+  if (req.clip_skip) os << ", Clip skip: " << req.clip_skip;
+  if (a.upscale > 1) os << ", Upscaled: x" << a.upscale << " " << a.upscale_filter << " (for viewing)";
+  os << ", Software: sdfast";
+  return os.str();
+}
+
+int run_generate(const GenerateArgs& a_in) {
+  GenerateArgs a = a_in;
+  int grid_rows = 0, grid_cols = 0;
+  validate(a, &grid_rows, &grid_cols);
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool demo = a.model.empty();
+  if (demo) {
+    a.model = bundled_demo_model();
+    if (!a.quiet)
+      std::cerr << "No --model given: using the bundled demo model " << a.model
+                << "\n  (a tiny model trained on coloured shapes at 64x64: it draws shapes on plain "
+                   "backgrounds and follows the prompt only part of the time)\n";
+  }
+  OutputFolder out(a.output);  // created and checked for writing before any heavy work
+
+  PipelineOptions opt;
+  opt.dtype = a.dtype;
+  opt.variant = a.variant;
+  opt.threads = a.threads;
+  opt.attention = a.attention;
+  opt.random_weights = a.random_weights;
+  auto pipe = Pipeline::from_pretrained(a.model, opt);
+  if (!a.scheduler.empty()) pipe->set_scheduler(a.scheduler);
+  if (!a.tiny_vae.empty()) pipe->set_vae(a.tiny_vae);
+  if (!a.vae.empty()) pipe->set_vae(a.vae);
+  const PipelineInfo& info = pipe->info();
+  if (!a.quiet) {
+    std::cerr << "Loaded " << info.path << " (" << info.dtype << ", UNet " << info.unet_class << " "
+              << info.unet_parameters / 1e6 << " M params, VAE " << info.vae_class << ", text encoder "
+              << info.text_encoder_class << ") in " << info.load_s << " s\n";
+    for (const auto& n : info.notes) std::cerr << "  note: " << n << "\n";
+  }
+
+  GenerateRequest req;
+  req.prompts = a.prompts;
+  req.negative_prompts = a.negative_prompts;
+  req.num_inference_steps = a.steps > 0 ? a.steps : (demo ? 25 : 50);
+  req.guidance_scale = std::isnan(a.guidance) ? (demo ? 5.0 : 7.5) : a.guidance;
+  req.width = a.width;
+  req.height = a.height;
+  req.num_images_per_prompt = a.num_images;
+  if (a.seed_given) req.seeds = {a.seed};
+  req.generator = a.generator;
+  req.eta = a.eta;
+  req.clip_skip = a.clip_skip;
+  Progress progress(a.quiet);
+  req.callback = [&](const StepInfo& s) {
+    progress.update(s);
+    return true;
+  };
+  GenerateResult r = pipe->generate(req);
+  progress.finish();
+
+  std::vector<std::string> written;
+  const size_t per_prompt = size_t(a.num_images);
+  std::vector<Image> shown;
+  for (size_t i = 0; i < r.images.size(); ++i) {
+    const size_t p = i / per_prompt;
+    const std::string neg = a.negative_prompts.empty() ? "" : a.negative_prompts.size() == 1 ? a.negative_prompts[0] : a.negative_prompts[p];
+    Image im = a.upscale > 1 ? upscale(r.images[i], a.upscale, a.upscale_filter == "bilinear" ? UpscaleFilter::Bilinear : UpscaleFilter::Nearest) : r.images[i];
+    written.push_back(out.write(im, std::to_string(r.seeds[i]),
+                                {{"parameters", params_text(a, req, r, info, i, a.prompts[p], neg)}}));
+    shown.push_back(std::move(im));
+  }
+  if (grid_rows > 0) {
+    written.push_back(out.write(make_image_grid(shown, grid_rows, grid_cols), "grid",
+                                {{"parameters", params_text(a, req, r, info, 0, a.prompts[0],
+                                                            a.negative_prompts.empty() ? "" : a.negative_prompts[0]) +
+                                                    ", Grid: " + a.grid}}));
+  }
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.quiet) {
+    for (const auto& w : written) std::cout << w << "\n";
+    print_summary(std::cerr, info.load_s, r.timings, total);
+  }
+  if (!a.timings_json.empty()) {
+    nlohmann::json j;
+    j["load_s"] = info.load_s;
+    j["text_encoder_s"] = r.timings.text_encoder_s;
+    j["unet_steps_s"] = r.timings.unet_steps_s;
+    j["vae_decode_s"] = r.timings.vae_decode_s;
+    j["total_s"] = total;
+    j["generate_s"] = r.timings.total_s;
+    j["peak_rss_mb"] = peak_rss_mb();
+    j["settings"] = {{"model", info.path},        {"dtype", info.dtype},
+                     {"variant", a.variant},       {"scheduler", r.scheduler},
+                     {"vae", info.vae_class},      {"steps", req.num_inference_steps},
+                     {"guidance", req.guidance_scale}, {"width", r.images.empty() ? 0 : r.images[0].width},
+                     {"height", r.images.empty() ? 0 : r.images[0].height},
+                     {"num_images", r.images.size()}, {"seeds", r.seeds},
+                     {"generator", req.generator}, {"attention", a.attention},
+                     {"threads", a.threads},       {"random_weights", a.random_weights},
+                     {"prompts", a.prompts}};
+    write_text_file_atomic(a.timings_json, j.dump(2) + "\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app, Runner& run) {
+  auto a = std::make_shared<GenerateArgs>();
+  auto guidance_text = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("generate", "Generate images from text prompts.");
+  cmd->add_option("--model", a->model,
+                  "Diffusers pipeline folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, "
+                  "scheduler/). Default: the bundled demo model (models/demo/shapes-pipeline)");
+  cmd->add_option("--prompt,-p", a->prompts, "Prompt; repeat for a batch of prompts")->required();
+  cmd->add_option("--negative-prompt,-n", a->negative_prompts, "Negative prompt (one, or one per prompt)");
+  cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the demo model)");
+  cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the demo model)");
+  cmd->add_option("--width", a->width, "Image width, a multiple of 8 (default: the model's)");
+  cmd->add_option("--height", a->height, "Image height, a multiple of 8 (default: the model's)");
+  cmd->add_option("--num-images", a->num_images, "Images per prompt")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the first image; image i gets seed+i (default 0)")
+      ->each([a](const std::string&) { a->seed_given = true; });
+  cmd->add_option("--generator", a->generator, "Per-image random generator: numpy (PCG64, as Diffusers with np generators) or torch (CPU)")
+      ->check(CLI::IsMember({"numpy", "torch"}))->capture_default_str();
+  cmd->add_option("--scheduler", a->scheduler,
+                  "Scheduler class or alias, on top of the model's scheduler config: ddim, pndm, euler, euler_a, "
+                  "dpmpp_2m, dpmpp_2m_karras, lms, heun, unipc, lcm, ddpm (default: the model's)");
+  cmd->add_option("--eta", a->eta, "DDIM eta (0 = deterministic)")->capture_default_str();
+  cmd->add_option("--clip-skip", a->clip_skip, "Use the text encoder layer N before the last")->capture_default_str();
+  cmd->add_option("--tiny-vae", a->tiny_vae, "AutoencoderTiny (TAESD) folder to decode with instead of the model's VAE");
+  cmd->add_option("--vae", a->vae, "Another VAE component folder (AutoencoderKL or AutoencoderTiny)");
+  cmd->add_option("--dtype", a->dtype, "Precision: f32 (reference) or bf16 (fast path)")
+      ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
+  cmd->add_option("--variant", a->variant, "Weights variant, e.g. fp16 (*.fp16.safetensors where present)");
+  cmd->add_option("--attention", a->attention, "Attention kernel: flash (memory-efficient) or naive")
+      ->check(CLI::IsMember({"flash", "naive"}))->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--output,-o", a->output, "Output folder (created if missing); files are never overwritten")->capture_default_str();
+  cmd->add_option("--grid", a->grid, "Also write an image grid ROWSxCOLS of all images, e.g. 2x2");
+  cmd->add_option("--upscale", a->upscale, "Enlarge the saved PNGs N times for viewing (not super-resolution)")->capture_default_str();
+  cmd->add_option("--upscale-filter", a->upscale_filter, "nearest or bilinear")
+      ->check(CLI::IsMember({"nearest", "bilinear"}))->capture_default_str();
+  cmd->add_flag("--random-weights", a->random_weights, "Seeded random weights for config-only folders (benchmarks; images are noise)");
+  cmd->add_option("--timings-json", a->timings_json, "Write timings and settings as one JSON object to FILE");
+  cmd->add_flag("--quiet,-q", a->quiet, "No progress or summary");
+  cmd->callback([a, guidance_text, &run] {
+    if (!guidance_text->empty()) {
+      char* end = nullptr;
+      a->guidance = std::strtod(guidance_text->c_str(), &end);
+      if (end == guidance_text->c_str() || *end != '\0' || !std::isfinite(a->guidance))
+        throw InvalidArgument("--guidance must be a finite number, got '" + *guidance_text + "'");
+    }
+    run = [a] { return run_generate(*a); };
+  });
+}
+
+}  // namespace sdfast::cli

@@ -1,0 +1,26 @@
+// Where `generate` writes: numbered PNGs in an output folder, never overwriting anything.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sdfast/image.h"
+
+namespace sdfast::cli {
+
+class OutputFolder {
+ public:
+  // Creates the folder if needed and checks that files can be created in it (InvalidArgument if not).
+  explicit OutputFolder(const std::string& dir);
+  // Writes `NNNNN-<suffix>.png` with the next free number; returns the path written.
+  std::string write(const Image& image, const std::string& suffix, const std::vector<PngText>& text);
+
+ private:
+  std::string dir_;
+  int next_ = 0;
+};
+
+// Writes a text file through a temporary file and a rename.
+void write_text_file_atomic(const std::string& path, const std::string& text);
+
+}  // namespace sdfast::cli
