@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -101,15 +102,24 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(DType dtype) const {
   if (dtype == dtype_) return *this;
   Tensor t = empty(shape_, dtype);
-  const size_t n = size_t(numel());
-  if (dtype == DType::F32) {
-    convert_to_f32(data_, dtype_, t.data<float>(), n);
-  } else if (dtype_ == DType::F32) {
-    convert_from_f32(static_cast<const float*>(data_), t.data_, dtype, n);
-  } else {
-    std::vector<float> tmp(n);
-    convert_to_f32(data_, dtype_, tmp.data(), n);
-    convert_from_f32(tmp.data(), t.data_, dtype, n);
+  const int64_t n = numel();
+  const size_t in_size = dtype_size(dtype_), out_size = dtype_size(dtype);
+  constexpr int64_t kChunk = 1 << 16;  // converted through a float buffer this size, in parallel
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+    const void* src = static_cast<const char*>(data_) + size_t(begin) * in_size;
+    void* dst = static_cast<char*>(t.data_) + size_t(begin) * out_size;
+    if (dtype == DType::F32) {
+      convert_to_f32(src, dtype_, static_cast<float*>(dst), size_t(len));
+    } else if (dtype_ == DType::F32) {
+      convert_from_f32(static_cast<const float*>(src), dst, dtype, size_t(len));
+    } else {
+      std::vector<float> tmp(static_cast<size_t>(len));
+      convert_to_f32(src, dtype_, tmp.data(), tmp.size());
+      convert_from_f32(tmp.data(), dst, dtype, tmp.size());
+    }
   }
   return t;
 }

@@ -8,10 +8,7 @@
 
 #if defined(__AVX512F__)
 
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own `_mm512_undefined_*` temporaries.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-#include <immintrin.h>
+#include "core/simd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -31,43 +28,10 @@ constexpr int64_t kTaskRows = 256;
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-// e^x for float32 lanes (Cody-Waite reduction + degree-6 polynomial, ~1 ulp on the softmax range).
-inline __m512 exp_ps(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
-
 inline float to_f32(float v) { return v; }
 inline float to_f32(bf16_t v) { return bf16_to_f32(v.bits); }
 inline void from_f32(float* p, float v) { *p = v; }
 inline void from_f32(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }
-
-inline float hmax(__m512 v) {
-  __m256 m = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 x = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_max_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-inline float hsum(__m512 v) {
-  __m256 m = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 x = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
 
 // ---- float32 path ---------------------------------------------------------------------------
 // Kt: [Dp][Lkp] (keys contiguous), V: [Lkp][Dp], Q block: [kBQ][Dp], S: [kBQ][kBK], O: [kBQ][Dp].
@@ -197,12 +161,12 @@ void softmax_block(float* s, TP* p, int64_t rows, int64_t nk, float* m, float* l
     float* srow = s + r * kBK;
     __m512 mx = _mm512_set1_ps(m[r]);
     for (int64_t j = 0; j < nk; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(srow + j));
-    const float mnew = hmax(mx);
+    const float mnew = simd::reduce_max(mx);
     alpha[r] = m[r] == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(m[r] - mnew);
     const __m512 mv = _mm512_set1_ps(mnew);
     __m512 sum = _mm512_setzero_ps();
     for (int64_t j = 0; j < nk; j += 16) {
-      const __m512 e = exp_ps(_mm512_sub_ps(_mm512_loadu_ps(srow + j), mv));
+      const __m512 e = simd::exp(_mm512_sub_ps(_mm512_loadu_ps(srow + j), mv));
       sum = _mm512_add_ps(sum, e);
       if constexpr (std::is_same_v<TP, float>) {
         _mm512_storeu_ps(p + r * kBK + j, e);
@@ -210,7 +174,7 @@ void softmax_block(float* s, TP* p, int64_t rows, int64_t nk, float* m, float* l
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + r * kBK + j), (__m256i)_mm512_cvtneps_pbh(e));
       }
     }
-    l[r] = l[r] * alpha[r] + hsum(sum);
+    l[r] = l[r] * alpha[r] + simd::reduce_add(sum);
     m[r] = mnew;
   }
 }

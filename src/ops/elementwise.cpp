@@ -3,30 +3,69 @@
 #include <cmath>
 
 #include "ops/elem.h"
+#include "ops/vmath.h"
 
 namespace sdfast::ops {
 
+
 namespace {
 
-// y[i] = f(x[i]) over all elements, in the activation dtype.
+// y[i] = f(x[i]) over elements [0, n) of raw buffers; f is a generic lambda over vm:: math.
+template <class TI, class TO, class F>
+void map_unary(const TI* src, TO* dst, int64_t n, F f) {
+#if defined(__AVX512F__)
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) simd::store(dst + i, f(simd::load(src + i)));
+  if (i < n) {
+    const __mmask16 m = simd::tail_mask(n - i);
+    simd::store(dst + i, f(simd::load(src + i, m)), m);
+  }
+#else
+  for (int64_t i = 0; i < n; ++i) store(dst, i, f(load(src, i)));
+#endif
+}
+
+// y[i] = f(a[i], b[i]) over [0, n).
+template <class TA, class TB, class TO, class F>
+void map_binary(const TA* a, const TB* b, TO* dst, int64_t n, F f) {
+#if defined(__AVX512F__)
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) simd::store(dst + i, f(simd::load(a + i), simd::load(b + i)));
+  if (i < n) {
+    const __mmask16 m = simd::tail_mask(n - i);
+    simd::store(dst + i, f(simd::load(a + i, m), simd::load(b + i, m)), m);
+  }
+#else
+  for (int64_t i = 0; i < n; ++i) store(dst, i, f(load(a, i), load(b, i)));
+#endif
+}
+
+// Splits [0, n) into chunks of whole 16-lane blocks for the threads.
+template <class Body>
+void parallel_chunks(int64_t n, Body body) {
+  constexpr int64_t kChunk = 16 * 1024;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
+}
+
+// y = f(x) element-wise, in the activation dtype.
 template <class F>
 Tensor unary(Runtime& rt, const Tensor& x, F f) {
   Tensor y = Tensor::empty(x.shape(), rt.activation());
-  const int64_t n = x.numel();
   dispatch_float(x.dtype(), [&](auto in_tag) {
     using TI = decltype(in_tag);
     dispatch_float(y.dtype(), [&](auto out_tag) {
       using TO = decltype(out_tag);
       const TI* src = x.data<TI>();
       TO* dst = y.data<TO>();
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) store(dst, i, f(load(src, i)));
+      parallel_chunks(x.numel(), [&](int64_t b, int64_t e) { map_unary(src + b, dst + b, e - b, f); });
     });
   });
   return y;
 }
 
-// y[i] = f(a[i], b[i % b.numel()]).
+// y[i] = f(a[i], b[i % b.numel()]): same shapes, or b repeated over a's leading dimensions.
 template <class F>
 Tensor binary(Runtime& rt, const Tensor& a, const Tensor& b, F f, const char* what) {
   const int64_t n = a.numel(), nb = b.numel();
@@ -43,12 +82,10 @@ Tensor binary(Runtime& rt, const Tensor& a, const Tensor& b, F f, const char* wh
         const TB* bp = b.data<TB>();
         TY* yp = y.data<TY>();
         if (nb == n) {
-#pragma omp parallel for schedule(static)
-          for (int64_t i = 0; i < n; ++i) store(yp, i, f(load(ap, i), load(bp, i)));
+          parallel_chunks(n, [&](int64_t s, int64_t e) { map_binary(ap + s, bp + s, yp + s, e - s, f); });
         } else {
 #pragma omp parallel for schedule(static)
-          for (int64_t r = 0; r < n / nb; ++r)
-            for (int64_t j = 0; j < nb; ++j) store(yp, r * nb + j, f(load(ap, r * nb + j), load(bp, j)));
+          for (int64_t r = 0; r < n / nb; ++r) map_binary(ap + r * nb, bp, yp + r * nb, nb, f);
         }
       });
     });
@@ -56,21 +93,18 @@ Tensor binary(Runtime& rt, const Tensor& a, const Tensor& b, F f, const char* wh
   return y;
 }
 
-inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-inline float gelu_erf(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
-
 }  // namespace
 
 Tensor add(Runtime& rt, const Tensor& a, const Tensor& b) {
-  return binary(rt, a, b, [](float x, float y) { return x + y; }, "add");
+  return binary(rt, a, b, [](auto x, auto y) { return vm::add(x, y); }, "add");
 }
 
 Tensor add_scaled(Runtime& rt, const Tensor& a, const Tensor& b, float s) {
-  return binary(rt, a, b, [s](float x, float y) { return (x + y) * s; }, "add_scaled");
+  return binary(rt, a, b, [s](auto x, auto y) { return vm::mul(vm::add(x, y), s); }, "add_scaled");
 }
 
 Tensor scale(Runtime& rt, const Tensor& x, float s) {
-  return unary(rt, x, [s](float v) { return v * s; });
+  return unary(rt, x, [s](auto v) { return vm::mul(v, s); });
 }
 
 Tensor add_channel_bias(Runtime& rt, const Tensor& x, const Tensor& bias) {
@@ -78,7 +112,8 @@ Tensor add_channel_bias(Runtime& rt, const Tensor& x, const Tensor& bias) {
                "add_channel_bias: bias ", bias.describe(), " does not fit ", x.describe());
   const int64_t n = x.dim(0), c = x.dim(-1), positions = x.numel() / (n * c);
   Tensor y = Tensor::empty(x.shape(), rt.activation());
-  const std::vector<float> bv = bias.to_vector();
+  const Tensor bf = bias.to(DType::F32);
+  const float* bv = bf.data<float>();
   dispatch_float(x.dtype(), [&](auto in_tag) {
     using TI = decltype(in_tag);
     dispatch_float(y.dtype(), [&](auto out_tag) {
@@ -89,7 +124,7 @@ Tensor add_channel_bias(Runtime& rt, const Tensor& x, const Tensor& bias) {
       for (int64_t b = 0; b < n; ++b)
         for (int64_t p = 0; p < positions; ++p) {
           const int64_t off = (b * positions + p) * c;
-          for (int64_t k = 0; k < c; ++k) store(dst, off + k, load(src, off + k) + bv[size_t(b * c + k)]);
+          map_binary(src + off, bv + b * c, dst + off, c, [](auto v, auto w) { return vm::add(v, w); });
         }
     });
   });
@@ -97,17 +132,19 @@ Tensor add_channel_bias(Runtime& rt, const Tensor& x, const Tensor& bias) {
 }
 
 Tensor silu(Runtime& rt, const Tensor& x) {
-  return unary(rt, x, [](float v) { return v * sigmoid(v); });
+  return unary(rt, x, [](auto v) { return vm::mul(v, vm::sigmoid(v)); });
 }
-Tensor gelu(Runtime& rt, const Tensor& x) { return unary(rt, x, gelu_erf); }
+Tensor gelu(Runtime& rt, const Tensor& x) {
+  return unary(rt, x, [](auto v) { return vm::gelu(v); });
+}
 Tensor quick_gelu(Runtime& rt, const Tensor& x) {
-  return unary(rt, x, [](float v) { return v * sigmoid(1.702f * v); });
+  return unary(rt, x, [](auto v) { return vm::mul(v, vm::sigmoid(vm::mul(v, 1.702f))); });
 }
 Tensor relu(Runtime& rt, const Tensor& x) {
-  return unary(rt, x, [](float v) { return v > 0.0f ? v : 0.0f; });
+  return unary(rt, x, [](auto v) { return vm::max(v, 0.0f); });
 }
 Tensor tanh_clamp(Runtime& rt, const Tensor& x, float c) {
-  return unary(rt, x, [c](float v) { return std::tanh(v / c) * c; });
+  return unary(rt, x, [c](auto v) { return vm::mul(vm::tanh(vm::mul(v, 1.0f / c)), c); });
 }
 
 Tensor geglu(Runtime& rt, const Tensor& x, DType out) {
@@ -125,8 +162,8 @@ Tensor geglu(Runtime& rt, const Tensor& x, DType out) {
       TO* dst = y.data<TO>();
 #pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < rows; ++r)
-        for (int64_t k = 0; k < f; ++k)
-          store(dst, r * f + k, load(src, r * 2 * f + k) * gelu_erf(load(src, r * 2 * f + f + k)));
+        map_binary(src + r * 2 * f, src + r * 2 * f + f, dst + r * f, f,
+                   [](auto h, auto gate) { return vm::mul(h, vm::gelu(gate)); });
     });
   });
   return y;
@@ -151,10 +188,11 @@ Tensor concat_last(Runtime& rt, const Tensor& a, const Tensor& b) {
         const TA* ap = a.data<TA>();
         const TB* bp = b.data<TB>();
         TY* yp = y.data<TY>();
+        const auto copy = [](auto v) { return v; };
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t k = 0; k < ca; ++k) store(yp, r * (ca + cb) + k, load(ap, r * ca + k));
-          for (int64_t k = 0; k < cb; ++k) store(yp, r * (ca + cb) + ca + k, load(bp, r * cb + k));
+          map_unary(ap + r * ca, yp + r * (ca + cb), ca, copy);
+          map_unary(bp + r * cb, yp + r * (ca + cb) + ca, cb, copy);
         }
       });
     });
@@ -213,7 +251,7 @@ Tensor upsample_nearest(Runtime& rt, const Tensor& x, int64_t out_h, int64_t out
           for (int64_t ox = 0; ox < out_w; ++ox) {
             const int64_t ix = std::min(int64_t(std::floor(float(ox) * sw)), w - 1);
             const int64_t so = ((b * h + iy) * w + ix) * c, d = ((b * out_h + oy) * out_w + ox) * c;
-            for (int64_t k = 0; k < c; ++k) store(dst, d + k, load(src, so + k));
+            map_unary(src + so, dst + d, c, [](auto v) { return v; });
           }
         }
     });
