@@ -21,8 +21,8 @@ Linear::Linear(Runtime& rt, Tensor weight, Tensor bias) {
 }
 
 const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act,
-                                      bool sum) const {
-  auto key = std::make_tuple(m, src, dst, act, sum);
+                                      std::optional<DType> residual) const {
+  auto key = std::make_tuple(m, src, dst, act, residual);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   dnnl::memory::desc src_md({m, in_}, to_dnnl(src), tag::ab);
@@ -30,7 +30,8 @@ const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, DType d
   dnnl::memory::desc dst_md({m, out_}, to_dnnl(dst), tag::ab);
   dnnl::primitive_attr attr;
   dnnl::post_ops po;
-  if (sum) po.append_sum(1.0f);
+  // The residual is read by a binary post-op straight from its own buffer (no copy into dst).
+  if (residual) po.append_binary(dnnl::algorithm::binary_add, dnnl::memory::desc({m, out_}, to_dnnl(*residual), tag::ab));
   if (act == Activation::Silu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
   if (act == Activation::Gelu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
   attr.set_post_ops(po);
@@ -52,22 +53,21 @@ Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor
   const int64_t m = x.numel() / in_;
   Shape out_shape = x.shape();
   out_shape.back() = out_;
-  Tensor y;
-  if (residual) {
+  if (residual)
     SDFAST_CHECK(residual->shape() == out_shape, "Linear: residual ", residual->describe(),
                  " does not match the output ", shape_str(out_shape));
-    y = residual->to(out);
-    if (y.raw_data() == residual->raw_data()) y = residual->clone();
-  } else {
-    y = Tensor::empty(out_shape, out);
-  }
+  Tensor y = Tensor::empty(out_shape, out);
   if (m == 0) return y;
-  const Prim& p = primitive(rt, m, x.dtype(), out, act, residual != nullptr);
+  const std::optional<DType> res_dtype = residual ? std::optional<DType>(residual->dtype()) : std::nullopt;
+  const Prim& p = primitive(rt, m, x.dtype(), out, act, res_dtype);
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, as_memory(rt, p.pd.src_desc(), x)},
       {DNNL_ARG_WEIGHTS, weights_.get(rt, p.pd.weights_desc())},
       {DNNL_ARG_DST, as_memory(rt, p.pd.dst_desc(), y)}};
   if (bias_.defined()) args[DNNL_ARG_BIAS] = as_memory(rt, p.pd.bias_desc(), bias_);
+  if (residual)
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+        as_memory(rt, dnnl::memory::desc({m, out_}, to_dnnl(residual->dtype()), tag::ab), *residual);
   p.prim.execute(rt.stream(), args);
   rt.stream().wait();
   return y;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "core/runtime.h"
@@ -35,13 +36,14 @@ class Linear {
     dnnl::matmul::primitive_desc pd;
     dnnl::matmul prim;
   };
-  const Prim& primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act, bool sum) const;
+  const Prim& primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act,
+                        std::optional<DType> residual) const;
   Tensor run(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual, DType out) const;
 
   int64_t in_ = 0, out_ = 0;
   mutable PackedWeights weights_;
   Tensor bias_;  // F32 [1, out] or undefined
-  mutable std::map<std::tuple<int64_t, DType, DType, Activation, bool>, Prim> cache_;
+  mutable std::map<std::tuple<int64_t, DType, DType, Activation, std::optional<DType>>, Prim> cache_;
 };
 
 }  // namespace sdfast::ops
