@@ -187,7 +187,8 @@ template <class T, bool kBf16>
 void run(const T* q, const T* k, const T* v, T* out, const Shapes& s, bool causal) {
   using Elem = std::conditional_t<kBf16, uint16_t, float>;
   const int64_t hd = s.h * s.d;
-  const int64_t dp = round_up(s.d, 16);
+  const int64_t dp = round_up(s.d, 16);  // V/O rows: whole 16-lane vectors
+  const int64_t dq = round_up(s.d, 2);   // Q/K reduction length: whole bf16 pairs
   const int64_t lkp = round_up(s.lk, kBK);
   const __m512 scale_v = _mm512_set1_ps(float(1.0 / std::sqrt(double(s.d))));
   const int64_t chunks = (s.lq + kTaskRows - 1) / kTaskRows;
@@ -202,7 +203,7 @@ void run(const T* q, const T* k, const T* v, T* out, const Shapes& s, bool causa
   };
 #pragma omp parallel
   {
-    std::vector<Elem> kbuf(size_t(dp * lkp)), vbuf(size_t(dp * lkp)), qbuf(size_t(kBQ * dp));
+    std::vector<Elem> kbuf(size_t(dq * lkp)), vbuf(size_t(dp * lkp)), qbuf(size_t(kBQ * dq));
     std::vector<float> sbuf(size_t(kBQ * kBK)), obuf(size_t(kBQ * dp));
     std::vector<Elem> pbuf(size_t(kBQ * kBK));
     std::vector<float> m(kBQ), l(kBQ), alpha(kBQ);
@@ -235,7 +236,7 @@ void run(const T* q, const T* k, const T* v, T* out, const Shapes& s, bool causa
         const int64_t nq = std::min(kBQ, q_end - q0);
         std::fill(qbuf.begin(), qbuf.end(), Elem{});
         for (int64_t i = 0; i < nq; ++i)
-          for (int64_t d = 0; d < s.d; ++d) qbuf[size_t(i * dp + d)] = cvt(q[(b * s.lq + q0 + i) * hd + h * s.d + d]);
+          for (int64_t d = 0; d < s.d; ++d) qbuf[size_t(i * dq + d)] = cvt(q[(b * s.lq + q0 + i) * hd + h * s.d + d]);
         std::fill(obuf.begin(), obuf.end(), 0.0f);
         std::fill(m.begin(), m.end(), -std::numeric_limits<float>::infinity());
         std::fill(l.begin(), l.end(), 0.0f);
@@ -247,9 +248,9 @@ void run(const T* q, const T* k, const T* v, T* out, const Shapes& s, bool causa
           for (int64_t r0 = 0; r0 < rows; r0 += 4)
             for (int64_t j = k0; j < k0 + nk; j += 64) {
               if constexpr (kBf16) {
-                qk_bf16_4x64(qbuf.data(), dp, kbuf.data(), lkp, j, sbuf.data(), r0, scale_v);
+                qk_bf16_4x64(qbuf.data(), dq, kbuf.data(), lkp, j, sbuf.data(), r0, scale_v);
               } else {
-                qk_f32_4x64(qbuf.data(), dp, kbuf.data(), lkp, j, sbuf.data(), r0, scale_v);
+                qk_f32_4x64(qbuf.data(), dq, kbuf.data(), lkp, j, sbuf.data(), r0, scale_v);
               }
             }
           // Mask padding keys and (causal) future keys.

@@ -38,6 +38,7 @@ struct GenerateArgs {
   std::string tiny_vae;
   std::string vae;
   std::string dtype = "f32";
+  std::string vae_dtype;
   std::string variant;
   std::string generator = "numpy";
   std::string attention = "flash";
@@ -118,6 +119,7 @@ int run_generate(const GenerateArgs& a_in) {
 
   PipelineOptions opt;
   opt.dtype = a.dtype;
+  opt.vae_dtype = a.vae_dtype;
   opt.variant = a.variant;
   opt.threads = a.threads;
   opt.attention = a.attention;
@@ -211,7 +213,8 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_option("--prompt,-p", a->prompts, "Prompt; repeat for a batch of prompts")->required();
   cmd->add_option("--negative-prompt,-n", a->negative_prompts, "Negative prompt (one, or one per prompt)");
   cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the demo model)");
-  cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the demo model)");
+  cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the demo model)")
+      ->type_name("FLOAT");
   cmd->add_option("--width", a->width, "Image width, a multiple of 8 (default: the model's)");
   cmd->add_option("--height", a->height, "Image height, a multiple of 8 (default: the model's)");
   cmd->add_option("--num-images", a->num_images, "Images per prompt")->capture_default_str();
@@ -228,6 +231,8 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_option("--vae", a->vae, "Another VAE component folder (AutoencoderKL or AutoencoderTiny)");
   cmd->add_option("--dtype", a->dtype, "Precision: f32 (reference) or bf16 (fast path)")
       ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
+  cmd->add_option("--vae-dtype", a->vae_dtype, "Precision of the VAE: f32 or bf16 (default: --dtype)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   cmd->add_option("--variant", a->variant, "Weights variant, e.g. fp16 (*.fp16.safetensors where present)");
   cmd->add_option("--attention", a->attention, "Attention kernel: flash (memory-efficient) or naive")
       ->check(CLI::IsMember({"flash", "naive"}))->capture_default_str();

@@ -3,10 +3,12 @@
 
 #include "commands.h"
 #include "sdfast/error.h"
+#include "sdfast/system.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"sdfast: Stable Diffusion inference for CPUs (Diffusers model folders)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("sdfast ") + sdfast::version());
   sdfast::cli::Runner run;
   sdfast::cli::add_generate_command(app, run);
   sdfast::cli::add_golden_command(app, run);
