@@ -38,11 +38,12 @@ struct ShapePrompt {
   std::string text() const;
 };
 
-// `count` prompts drawn as the demo evaluation's Python script most plausibly drew them:
+// `count` prompts drawn with Python's random module, as a reconstruction of the demo evaluation's
+// "50 prompts (random, seed 2024)" (the script is not published; docs/demo.md lists the readings
+// tried and their scores):
 //   rng = random.Random(seed)
-//   for each prompt: color = rng.choice(COLORS); shape = rng.choice(SHAPES);
-//                    background = rng.choice([c for c in COLORS if c != color])
-// (Python's Mersenne Twister, reproduced exactly; see docs/demo.md for the variants considered).
+//   for each prompt: color, background = rng.sample(COLORS, 2); shape = rng.choice(SHAPES)
+// Python's Mersenne Twister and sample/choice are reproduced exactly.
 std::vector<ShapePrompt> random_shape_prompts(int count, uint64_t seed);
 
 // Parses `a COLOR SHAPE on a BG background` (article a/an, case and surrounding spaces ignored).

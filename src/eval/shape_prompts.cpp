@@ -76,12 +76,12 @@ std::vector<ShapePrompt> random_shape_prompts(int count, uint64_t seed) {
   std::vector<ShapePrompt> prompts;
   prompts.reserve(size_t(count));
   for (int i = 0; i < count; ++i) {
+    // color, background = rng.sample(COLORS, 2); shape = rng.choice(SHAPES)
+    const std::vector<uint32_t> two = rng.sample_indices(n_colors, 2);
     ShapePrompt p;
-    p.color = int(rng.choice_index(n_colors));
+    p.color = int(two[0]);
+    p.background = int(two[1]);
     p.shape = int(rng.choice_index(n_shapes));
-    // rng.choice([c for c in COLORS if c != color]): the list keeps the palette order.
-    const int k = int(rng.choice_index(n_colors - 1));
-    p.background = k < p.color ? k : k + 1;
     prompts.push_back(p);
   }
   return prompts;

@@ -1,5 +1,8 @@
 #include "random/python_random.h"
 
+#include <cmath>
+#include <unordered_set>
+
 #include "core/error.h"
 
 namespace sdfast {
@@ -74,6 +77,33 @@ uint32_t PythonRandom::randbelow(uint32_t n) {
   uint32_t r = getrandbits(bits);
   while (r >= n) r = getrandbits(bits);
   return r;
+}
+
+std::vector<uint32_t> PythonRandom::sample_indices(uint32_t n, uint32_t k) {
+  SDFAST_CHECK(k <= n, "PythonRandom::sample_indices: sample larger than population (", k, " > ", n,
+               ")");
+  std::vector<uint32_t> result(k);
+  // random.sample: a list of n is cheaper than a set of k below this size.
+  double setsize = 21;
+  if (k > 5) setsize += std::pow(4.0, std::ceil(std::log(double(k) * 3) / std::log(4.0)));
+  if (double(n) <= setsize) {
+    std::vector<uint32_t> pool(n);
+    for (uint32_t i = 0; i < n; ++i) pool[i] = i;
+    for (uint32_t i = 0; i < k; ++i) {
+      const uint32_t j = randbelow(n - i);
+      result[i] = pool[j];
+      pool[j] = pool[n - i - 1];  // the unselected last element fills the hole
+    }
+  } else {
+    std::unordered_set<uint32_t> selected;
+    for (uint32_t i = 0; i < k; ++i) {
+      uint32_t j = randbelow(n);
+      while (selected.count(j)) j = randbelow(n);
+      selected.insert(j);
+      result[i] = j;
+    }
+  }
+  return result;
 }
 
 }  // namespace sdfast

@@ -5,11 +5,13 @@
 // random_seed: a non-negative int seed is split into 32-bit words, least significant first, and fed
 // to init_by_array; getrandbits for k <= 32 keeps the top k bits of one output) and Lib/random.py
 // (_randbelow_with_getrandbits: draw bit_length(n) bits until the value is below n; choice:
-// seq[_randbelow(len(seq))]). Stable since Python 3.2.
+// seq[_randbelow(len(seq))]; sample: a partial Fisher-Yates over a pool when the population is
+// small, else redraws into a set). Stable since Python 3.2.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace sdfast {
 
@@ -26,6 +28,8 @@ class PythonRandom {
   uint32_t randbelow(uint32_t n);
   // The index random.choice(seq) picks from a sequence of `size` >= 1 elements.
   uint32_t choice_index(uint32_t size) { return randbelow(size); }
+  // The indices random.sample(range(n), k) returns, for 0 <= k <= n < 2^32.
+  std::vector<uint32_t> sample_indices(uint32_t n, uint32_t k);
 
  private:
   static constexpr int kN = 624;

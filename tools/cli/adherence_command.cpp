@@ -5,11 +5,13 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "commands.h"
 #include "output_files.h"
@@ -49,6 +51,11 @@ void validate(const AdherenceArgs& a) {
 
 // One prompt per line; empty lines and lines starting with '#' are skipped.
 std::vector<ShapePrompt> read_prompts_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) bad("cannot read --prompts-file '" + path + "'");
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || size > (uintmax_t(1) << 20))
+    bad("--prompts-file '" + path + "' is larger than 1 MiB (" + std::to_string(size) + " bytes)");
   std::ifstream in(path);
   if (!in) bad("cannot read --prompts-file '" + path + "'");
   std::vector<ShapePrompt> prompts;
@@ -136,12 +143,12 @@ int run_adherence(const AdherenceArgs& a_in) {
     std::cout << line << std::endl;
 
     if (images_out) {
-      const std::string params =
-          p.text() + "\nSteps: " + std::to_string(a.steps) + ", Sampler: " + r.scheduler +
-          ", CFG scale: " + std::to_string(a.guidance) + ", Seed: " + std::to_string(seed) +
-          ", Model: " + info.name + ", Dtype: " + info.dtype + ", Software: sdfast adherence";
+      std::ostringstream params;
+      params << p.text() << "\nSteps: " << a.steps << ", Sampler: " << r.scheduler
+             << ", CFG scale: " << a.guidance << ", Seed: " << seed << ", Model: " << info.name
+             << ", Dtype: " << info.dtype << ", Software: sdfast adherence";
       images_out->write(image, "seed" + std::to_string(seed) + (color_hit ? "-hit" : "-miss"),
-                        {{"parameters", params}});
+                        {{"parameters", params.str()}});
     }
     results.push_back({{"prompt", p.text()},
                        {"seed", seed},
