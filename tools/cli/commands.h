@@ -12,5 +12,6 @@ using Runner = std::function<int()>;
 
 void add_golden_command(CLI::App& app, Runner& run);
 void add_generate_command(CLI::App& app, Runner& run);
+void add_adherence_command(CLI::App& app, Runner& run);
 
 }  // namespace sdfast::cli

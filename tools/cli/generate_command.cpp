@@ -85,6 +85,20 @@ void validate(const GenerateArgs& a, int* grid_rows, int* grid_cols) {
   }
 }
 
+// The bundled demo pipelines (models/demo/shapes-pipeline and its TAESD twin
+// shapes-taesd-pipeline) were trained for 25 steps at guidance about 5: those are their defaults
+// however they are named, not only when --model is left out.
+bool is_bundled_demo(const std::string& model) {
+  try {
+    const fs::path demo = bundled_demo_model();
+    std::error_code ec;
+    for (const fs::path& d : {demo, demo.parent_path() / "shapes-taesd-pipeline"})
+      if (fs::equivalent(model, d, ec)) return true;
+  } catch (const Error&) {
+  }
+  return false;
+}
+
 std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const GenerateResult& r,
                         const PipelineInfo& info, size_t image, const std::string& prompt,
                         const std::string& negative) {
@@ -107,8 +121,8 @@ int run_generate(const GenerateArgs& a_in) {
   int grid_rows = 0, grid_cols = 0;
   validate(a, &grid_rows, &grid_cols);
   const auto t0 = std::chrono::steady_clock::now();
-  const bool demo = a.model.empty();
-  if (demo) {
+  const bool demo = a.model.empty() || is_bundled_demo(a.model);
+  if (a.model.empty()) {
     a.model = bundled_demo_model();
     if (!a.quiet)
       std::cerr << "No --model given: using the bundled demo model " << a.model
@@ -212,8 +226,9 @@ void add_generate_command(CLI::App& app, Runner& run) {
                   "scheduler/). Default: the bundled demo model (models/demo/shapes-pipeline)");
   cmd->add_option("--prompt,-p", a->prompts, "Prompt; repeat for a batch of prompts")->required();
   cmd->add_option("--negative-prompt,-n", a->negative_prompts, "Negative prompt (one, or one per prompt)");
-  cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the demo model)");
-  cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the demo model)")
+  cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the bundled demo models)")
+      ->type_name("FLOAT");
+  cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the bundled demo models)")
       ->type_name("FLOAT");
   cmd->add_option("--width", a->width, "Image width, a multiple of 8 (default: the model's)");
   cmd->add_option("--height", a->height, "Image height, a multiple of 8 (default: the model's)");

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   sdfast::cli::Runner run;
   sdfast::cli::add_generate_command(app, run);
   sdfast::cli::add_golden_command(app, run);
+  sdfast::cli::add_adherence_command(app, run);
   try {
     try {
       app.parse(argc, argv);
