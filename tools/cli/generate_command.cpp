@@ -226,8 +226,7 @@ void add_generate_command(CLI::App& app, Runner& run) {
                   "scheduler/). Default: the bundled demo model (models/demo/shapes-pipeline)");
   cmd->add_option("--prompt,-p", a->prompts, "Prompt; repeat for a batch of prompts")->required();
   cmd->add_option("--negative-prompt,-n", a->negative_prompts, "Negative prompt (one, or one per prompt)");
-  cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the bundled demo models)")
-      ->type_name("FLOAT");
+  cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the bundled demo models)");
   cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the bundled demo models)")
       ->type_name("FLOAT");
   cmd->add_option("--width", a->width, "Image width, a multiple of 8 (default: the model's)");
