@@ -264,6 +264,21 @@ TEST(Cli, BadModelPathsFailWithTheirNameAndWriteNothing) {
   }
 }
 
+TEST(Cli, DamagedModelFailsNamingTheTensorAndWritesNothing) {
+  TempDir tmp;
+  const std::string model = tmp / "model";
+  testing::link_tree(kModel, model);
+  write_file(model + "/unet/diffusion_pytorch_model.safetensors",
+             testing::safetensors_bytes("{}", 0));  // no tensors (replaces the link)
+  const std::string work = tmp / "work";
+  fs::create_directories(work);
+  const CliRun r = run_sdfast(generate_args("out", {"--model", model}), work);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("missing tensor 'conv_in.weight'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(model + "/unet/diffusion_pytorch_model.safetensors"), std::string::npos);
+  EXPECT_EQ(joined(tree(work)), "");
+}
+
 TEST(Cli, UsageErrorsWithoutGenerate) {
   TempDir tmp;
   for (const std::vector<std::string>& args : {std::vector<std::string>{},
