@@ -349,14 +349,20 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     float* dst = out.images.data<float>() + i * h * w * 3;
     const float* src = img.data<float>();
     Image u8{int(w), int(h), std::vector<uint8_t>(size_t(h * w * 3))};
+    int64_t nans = 0;
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t p = 0; p < h * w; ++p) {
         const float v = std::clamp(src[c * h * w + p] / 2.0f + 0.5f, 0.0f, 1.0f);
         dst[p * 3 + c] = v;
         // numpy round: half to even. NaN (a model that overflowed) becomes 0, as numpy's cast
         // gives on x86; converting NaN to an integer is undefined behaviour in C++.
+        nans += std::isnan(v);
         u8.rgb[size_t(p * 3 + c)] = std::isnan(v) ? 0 : uint8_t(std::nearbyint(v * 255.0f));
       }
+    if (nans > 0)
+      out.warnings.push_back(str_cat("image ", i + 1, ": ", nans, " of ", h * w * 3,
+                                     " values decoded to NaN (the model's output is not finite); "
+                                     "they are written as 0"));
     out.images_uint8.push_back(std::move(u8));
   }
   out.timings.vae_decode_s = seconds_since(t0);

@@ -358,5 +358,38 @@ TEST(ConfigHostileCount, DistinctBadInputs) {
               unet, vae, text, sched, tok);
 }
 
+// Malformed tokenizer files in a pipeline folder (ENGINEERING.md section 4, item 10; the parsers'
+// own cases are in tokenizer_test.cpp): the error names the file and the line.
+TEST(TokenizerFilesHostile, FromPretrainedNamesFileAndLine) {
+  struct Bad {
+    const char* file;
+    std::string text;
+    std::vector<std::string> expect;
+  };
+  const std::string merges_head = "#version: 0.2\ni n\nt h\n";
+  const std::vector<Bad> cases = {
+      {"vocab.json", "[1, 2]", {"line 1", "JSON object"}},
+      {"vocab.json", "{\"a\": 1,\n\"b\": 1.5}", {"line 2", "non-negative integer"}},
+      {"vocab.json", "{\"a\": 1,\n\"b\": 1}", {"id 1", "already used"}},
+      {"vocab.json", "{\"a\": 0}", {"byte-level symbol"}},
+      {"vocab.json", "", {"line 1"}},
+      {"merges.txt", "", {"empty"}},
+      {"merges.txt", "i n\n", {"line 1", "#version"}},
+      {"merges.txt", merges_head + "a b c\n", {"line 4", "two symbols", "found 3"}},
+      {"merges.txt", merges_head + "q \xff\n", {"line 4", "UTF-8"}},
+      {"merges.txt", merges_head + "zz qq\n", {"line 4", "\"zzqq\" is not in"}},
+  };
+  for (const Bad& bad : cases) {
+    TempDir tmp;
+    const std::string p = tmp / "pipe";
+    testing::link_tree(kModels + kSd15, p);
+    const std::string file = p + "/tokenizer/" + bad.file;
+    testing::write_file(file, bad.text);
+    std::vector<std::string> parts = bad.expect;
+    parts.push_back(file);
+    EXPECT_TRUE(throws_with([&] { Pipeline::from_pretrained(p); }, parts)) << bad.text;
+  }
+}
+
 }  // namespace
 }  // namespace sdfast

@@ -15,6 +15,7 @@
 #include "hostile_test_util.h"
 #include "io/json.h"
 #include "io/memory_budget.h"
+#include "io/safetensors.h"
 #include "pipeline/stable_diffusion_pipeline.h"
 #include "sdfast/pipeline.h"
 
@@ -238,6 +239,36 @@ TEST_F(RequestHostile, SmallestAndOddSizes) {
     EXPECT_EQ(out.images[0].height, h);
     EXPECT_EQ(out.images[0].width, w);
   }
+}
+
+TEST(ModelOutputHostile, NaNWeightsGiveBlackPixelsAndAWarning) {
+  // Weights files may hold NaN (safetensors does not forbid it; neither does Diffusers). The
+  // images then hold NaN, which must not reach a float-to-integer conversion (undefined
+  // behaviour): they are written as 0, as numpy's cast gives, and the result says so.
+  TempDir tmp;
+  const std::string p = tmp / "pipe";
+  testing::link_tree(kSd15, p);
+  const std::string vae = p + "/vae/diffusion_pytorch_model.safetensors";
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  {
+    auto f = SafetensorsFile::open(vae);
+    for (const TensorInfo& t : f->tensors()) tensors.emplace_back(t.name, f->load(t, t.dtype));
+  }
+  for (auto& [name, t] : tensors)
+    if (name == "decoder.conv_out.bias") t = Tensor::full(t.shape(), NAN);
+  fs::remove(vae);
+  write_safetensors(vae, tensors);
+  auto pipe = Pipeline::from_pretrained(p);
+  GenerateRequest r;
+  r.prompts = {"x"};
+  r.num_inference_steps = 1;
+  r.height = r.width = 16;
+  const GenerateResult out = pipe->generate(r);
+  ASSERT_EQ(out.images.size(), 1u);
+  EXPECT_EQ(out.images[0].rgb, std::vector<uint8_t>(16 * 16 * 3, 0));
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_NE(out.warnings[0].find("768 of 768 values decoded to NaN"), std::string::npos)
+      << out.warnings[0];
 }
 
 // ---- loading: memory
