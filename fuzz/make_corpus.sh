@@ -6,11 +6,14 @@
 #                            and hand-made edge cases (zero-size tensors, unaligned data, ...)
 #   OUT/json_config/         every config.json, scheduler_config.json, tokenizer_config.json,
 #                            model_index.json of the golden and demo models, plus shard indexes
+#   OUT/tokenizer_files/     vocab.json NUL merges.txt: the golden CLIP files cut down to their
+#                            byte-level symbols, the specials and the first merges
+#   OUT/tokenizer_encode/    the golden tokenizer case's prompts and hand-made hard ones
 # Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
-mkdir -p "$out/safetensors_header" "$out/json_config"
+mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode"
 
 n=0
 while IFS= read -r -d '' f; do
@@ -67,5 +70,29 @@ for i, (index, wm) in enumerate([
           "conv_in.bias": "diffusion_pytorch_model-00002-of-00002.safetensors"}),
         ("model.safetensors.index.fp16.json", {"text_model.final_layer_norm.weight": "model.fp16-00001-of-00001.safetensors"})]):
     json.dump({"metadata": {"total_size": 1234}, "weight_map": wm}, open(os.path.join(js_dir, f"shard-index-{i}.json"), "w"))
+
+# Tokenizer files: CLIP's vocabulary lists the 256 byte symbols, their 256 '</w>' forms, then the
+# result of merge i as id 512 + i, then the two specials: the first K merges keep it consistent.
+tok_dir = "tests/golden/models/tiny-sd15-pipeline/tokenizer"
+vocab = json.load(open(os.path.join(tok_dir, "vocab.json"), encoding="utf-8"))
+merges = open(os.path.join(tok_dir, "merges.txt"), encoding="utf-8").read().split("\n")
+for k in (1, 40, 300):
+    sub = {t: i for t, i in vocab.items() if i < 512 + k or t.startswith("<|")}
+    text = json.dumps(sub, ensure_ascii=False).encode() + b"\0" + "\n".join(merges[:k + 1]).encode() + b"\n"
+    open(os.path.join(out, "tokenizer_files", f"clip-{k}-merges"), "wb").write(text)
+
+# Prompts.
+enc_dir = os.path.join(out, "tokenizer_encode")
+case = json.load(open("tests/golden/cases/tokenizer-clip/case.json", encoding="utf-8"))
+prompts = [c["prompt"] for c in case["cases"]] + [
+    "", " ", "a photo of an astronaut riding a horse on mars",
+    "<|startoftext|>a<|endoftext|>b<|endoftext|>", "&amp;amp; &lt;b&gt; &#39; &#x1F431; &nbsp;",
+    "don't we'll they're I'M", "caf\u00e9 cafe\u0301 \u6771\u4eac \U0001F431\u200d\U0001F469",
+    "a" * 300, "word " * 100, "\t\n  spaced\u3000out\u00a0", "12345 3.14 x2 $9.99", "\x00nul\x01ctl\x7f",
+]
+for i, p in enumerate(prompts):
+    open(os.path.join(enc_dir, f"prompt-{i}"), "wb").write(p.encode("utf-8", "surrogatepass"))
+open(os.path.join(enc_dir, "invalid-utf8"), "wb").write(b"ok \xff \xc0\x80 \xed\xa0\x80 tail")
 PY
-echo "corpus: $(ls "$out/safetensors_header" | wc -l) safetensors seeds, $(ls "$out/json_config" | wc -l) JSON seeds in $out"
+echo "corpus: $(ls "$out/safetensors_header" | wc -l) safetensors seeds, $(ls "$out/json_config" | wc -l) JSON seeds," \
+  "$(ls "$out/tokenizer_files" | wc -l) tokenizer file seeds, $(ls "$out/tokenizer_encode" | wc -l) prompts in $out"

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages sdfast needs (when missing) and builds it into build/.
-# Usage: scripts/setup.sh [extra cmake arguments]
+# Installs the Debian 12 packages sdfast needs (when missing) and builds it into build/
+# ($SDFAST_BUILD_DIR).
+# Usage: scripts/setup.sh [--with-clang] [extra cmake arguments]
+#   --with-clang  also install clang and its runtime libraries (libFuzzer, sanitizers), which
+#                 scripts/fuzz.sh needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(g++ make cmake pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev
           libpng-dev libgtest-dev libbenchmark-dev)
+cmake_args=()
+for arg in "$@"; do
+  if [ "$arg" = "--with-clang" ]; then
+    PACKAGES+=(clang libclang-rt-14-dev)
+  else
+    cmake_args+=("$arg")
+  fi
+done
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,5 +30,5 @@ if ((${#missing[@]})); then
 fi
 
 BUILD_DIR="${SDFAST_BUILD_DIR:-build}"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"

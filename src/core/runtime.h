@@ -10,8 +10,12 @@ namespace sdfast {
 
 enum class AttentionKernel { Flash, Naive };
 
+// The most threads a Runtime uses. libgomp crashes starting a parallel region with very many
+// threads (a segfault in GOMP_parallel with 100000), and no CPU has more cores than this.
+inline constexpr int kMaxThreads = 1024;
+
 struct RuntimeOptions {
-  int threads = 0;               // 0: all available cores (OMP default)
+  int threads = 0;               // 0: all available cores (OMP default); at most kMaxThreads
   DType compute = DType::F32;    // F32 (reference) or BF16 (fast path)
   AttentionKernel attention = AttentionKernel::Flash;
   // BF16 path: keep the activations between ops (residual stream, skip connections, norm

@@ -24,18 +24,30 @@ namespace {
 // costing memory proportional to its depth in the parser's stacks.
 constexpr int kMaxDepth = 128;
 
+// Python's non-standard number tokens, rewritten so that nlohmann can parse the text.
+struct PythonTokens {
+  std::string as_null;    // every NaN / Infinity / -Infinity token replaced by null
+  std::string as_marker;  // the same tokens replaced by 0 / 1 / -1 (tells them apart)
+  bool any = false;
+};
+
 // Rewrites Python's non-standard number tokens outside strings and checks the nesting depth.
-std::string replace_python_tokens(std::string_view text, const std::string& label) {
-  std::string out;
-  out.reserve(text.size());
+PythonTokens replace_python_tokens(std::string_view text, const std::string& label) {
+  PythonTokens out;
+  out.as_null.reserve(text.size());
+  auto both = [&out](std::string_view null_form, std::string_view marker_form) {
+    out.as_null += null_form;
+    out.as_marker += marker_form;
+  };
   bool in_string = false;
   int depth = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      out.push_back(c);
+      both(std::string_view(&c, 1), std::string_view(&c, 1));
       if (c == '\\' && i + 1 < text.size()) {
-        out.push_back(text[++i]);
+        ++i;
+        both(text.substr(i, 1), text.substr(i, 1));
       } else if (c == '"') {
         in_string = false;
       }
@@ -48,24 +60,45 @@ std::string replace_python_tokens(std::string_view text, const std::string& labe
     }
     if (c == '"') {
       in_string = true;
-      out.push_back(c);
+      both("\"", "\"");
     } else if (text.substr(i, 9) == "-Infinity") {
-      out += "-1.7976931348623157e308";
+      both("null", "-1");
+      out.any = true;
       i += 8;
     } else if (text.substr(i, 8) == "Infinity") {
-      out += "1.7976931348623157e308";
+      both("null", "1");
+      out.any = true;
       i += 7;
     } else if (text.substr(i, 3) == "NaN") {
-      out += "null";
+      both("null", "0");
+      out.any = true;
       i += 2;
     } else {
-      out.push_back(c);
+      both(std::string_view(&c, 1), std::string_view(&c, 1));
     }
   }
   return out;
 }
 
+// Puts the non-finite numbers back: where `j` (parsed from as_null) holds null and `marker`
+// (parsed from as_marker, the same structure) holds a number, the text had NaN or +-Infinity.
+void restore_non_finite(json& j, const json& marker) {
+  if (j.is_null() && marker.is_number()) {
+    const double m = marker.get<double>();
+    j = m == 0  ? std::numeric_limits<double>::quiet_NaN()
+        : m > 0 ? std::numeric_limits<double>::infinity()
+                : -std::numeric_limits<double>::infinity();
+  } else if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      restore_non_finite(it.value(), marker.at(it.key()));
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) restore_non_finite(j[i], marker.at(i));
+  }
+}
+
 std::string describe_value(const json& v) {
+  if (v.is_number_float() && !std::isfinite(v.get<double>()))
+    return std::isnan(v.get<double>()) ? "NaN" : v.get<double>() > 0 ? "Infinity" : "-Infinity";
   std::string s = v.dump();
   if (s.size() > 80) s = s.substr(0, 77) + "...";
   return s;
@@ -76,7 +109,7 @@ std::string describe_value(const json& v) {
 json parse_json(std::string_view text, const std::string& label) {
   size_t bad = 0;
   if (!is_valid_utf8(text, &bad)) fail(label, ": not valid UTF-8 (byte ", bad, ")");
-  const std::string fixed = replace_python_tokens(text, label);
+  const PythonTokens fixed = replace_python_tokens(text, label);
   std::vector<std::set<std::string>> keys;
   std::string duplicate;
   auto cb = [&](int, json::parse_event_t ev, json& parsed) {
@@ -92,11 +125,12 @@ json parse_json(std::string_view text, const std::string& label) {
   };
   json j;
   try {
-    j = json::parse(fixed.begin(), fixed.end(), cb);
+    j = json::parse(fixed.as_null.begin(), fixed.as_null.end(), cb);
   } catch (const json::exception& e) {
     fail(label, ": invalid JSON (", e.what(), ")");
   }
   if (!duplicate.empty()) fail(label, ": duplicate key '", duplicate, "'");
+  if (fixed.any) restore_non_finite(j, json::parse(fixed.as_marker));
   return j;
 }
 
@@ -161,7 +195,8 @@ int64_t as_int(const Config& c, const std::string& key, const nlohmann::json& v)
   c.fail_key(key, "must be an integer, got " + describe_value(v));
 }
 double as_double(const Config& c, const std::string& key, const nlohmann::json& v) {
-  if (!v.is_number()) c.fail_key(key, "must be a number, got " + describe_value(v));
+  if (!v.is_number() || std::isnan(v.get<double>()))
+    c.fail_key(key, "must be a number, got " + describe_value(v));
   return v.get<double>();
 }
 }  // namespace

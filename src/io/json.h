@@ -10,8 +10,8 @@
 namespace sdfast {
 
 // Parses JSON text as Python's json module writes it: the bare tokens NaN, Infinity and -Infinity
-// are accepted (as null, +DBL_MAX and -DBL_MAX), duplicate keys are an error. `label` names the
-// source in errors.
+// are accepted (as the float values NaN, +inf and -inf, so that range checks see them), duplicate
+// keys are an error. `label` names the source in errors.
 nlohmann::json parse_json(std::string_view text, const std::string& label);
 // Reads and parses a file (at most `max_bytes`); errors name the path.
 nlohmann::json read_json_file(const std::string& path, size_t max_bytes = 64u << 20);
@@ -29,7 +29,8 @@ class Config {
   // Required key.
   template <class T>
   T get(const std::string& key) const;
-  // Optional key: `fallback` when absent or null.
+  // Optional key: `fallback` when absent or null. A number that is NaN is an error for every type
+  // (it is never a usable value); +-Infinity reach the caller, whose range checks refuse them.
   template <class T>
   T get(const std::string& key, T fallback) const {
     return has(key) ? get<T>(key) : fallback;

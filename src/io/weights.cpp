@@ -1,10 +1,13 @@
 #include "io/weights.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <random>
 
 #include "core/error.h"
 #include "io/file_names.h"
+#include "io/memory_budget.h"
 
 namespace sdfast {
 
@@ -93,6 +96,18 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 Tensor RandomWeights::get(const std::string& name, const Shape& shape, DType dtype) {
+  if (budget_) {
+    // Drawn in float32, then kept in `dtype` (at most 8 bytes an element: no overflow).
+    const uint64_t numel = uint64_t(shape_numel(shape));
+    const uint64_t element = std::max<uint64_t>(4, dtype_size(dtype));
+    if (numel > *budget_ / element)
+      fail("random weights for ", origin_, ": tensor '", name, "' ", shape_str(shape), " needs ",
+           numel > UINT64_MAX / element ? std::string("more than 16 EiB")
+                                        : format_bytes(numel * element),
+           ", but only ", format_bytes(*budget_),
+           " of the memory available is left (the config asks for a model larger than fits)");
+    *budget_ -= numel * dtype_size(dtype);
+  }
   Tensor out = Tensor::empty(shape, DType::F32);
   std::mt19937_64 rng(fnv1a(name, 1469598103934665603ull ^ seed_));
   float* p = out.data<float>();

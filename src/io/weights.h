@@ -60,7 +60,11 @@ class SafetensorsWeights final : public WeightSource {
 // Norm scales are drawn around 1, biases around 0, matrices with std 1/sqrt(fan_in).
 class RandomWeights final : public WeightSource {
  public:
-  explicit RandomWeights(uint64_t seed) : seed_(seed) {}
+  // `budget`, when given, holds the bytes that random tensors may still take (the memory
+  // available, shared by the sources of one pipeline): a config.json can ask for any size, and a
+  // tensor that does not fit is an Error naming `origin` before it is allocated.
+  explicit RandomWeights(uint64_t seed, uint64_t* budget = nullptr, std::string origin = "")
+      : seed_(seed), budget_(budget), origin_(std::move(origin)) {}
   Tensor get(const std::string& name, const Shape& shape, DType dtype) override;
   bool contains(const std::string&) const override { return true; }
   void check_all_used(bool (*)(const std::string&)) const override {}
@@ -68,6 +72,8 @@ class RandomWeights final : public WeightSource {
 
  private:
   uint64_t seed_;
+  uint64_t* budget_;
+  std::string origin_;
 };
 
 // A path into a WeightSource, like candle's VarBuilder: w["down_blocks"][0]["resnets"][1].

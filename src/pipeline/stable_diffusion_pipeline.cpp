@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "io/diffusers_folder.h"
 #include "io/memory_budget.h"
 #include "models/autoencoder_kl.h"
@@ -32,13 +33,17 @@ DType parse_dtype(const std::string& s, const char* what) {
   fail_argument(what, " must be f32 or bf16, got '", s, "'");
 }
 
-// Weights for a component: its files, or seeded random values for config-only folders.
-std::unique_ptr<WeightSource> open_weights(const Component& c, const PipelineOptions& o, uint64_t salt) {
+// Weights for a component: its files, or seeded random values for config-only folders (taking
+// at most `budget` bytes, shared by the components).
+std::unique_ptr<WeightSource> open_weights(const Component& c, const PipelineOptions& o,
+                                           uint64_t salt, uint64_t* budget) {
   if (c.has_weights() && !o.random_weights) return c.open_weights();
   if (!o.random_weights)
     fail("'", c.dir, "' has no weights (diffusion_pytorch_model.safetensors / model.safetensors); "
          "use random weights (--random-weights) for config-only folders");
-  return std::make_unique<RandomWeights>(o.random_weights_seed * 1000003ull + salt);
+  return std::make_unique<RandomWeights>(
+      o.random_weights_seed * 1000003ull + salt, budget,
+      "'" + (c.config_path.empty() ? c.dir : c.config_path) + "'");
 }
 
 // Rows [begin, end) of `t` along dim 0 repeated `times` times each: [a, b] x2 -> [a, a, b, b]
@@ -72,14 +77,15 @@ Tensor cat0(const std::vector<Tensor>& parts) {
 
 }  // namespace
 
-std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(const std::string& path,
-                                                                       const PipelineOptions& o) {
+std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
+    const std::string& path, const PipelineOptions& o, const MemorySources& memory) {
   const auto t0 = Clock::now();
   std::unique_ptr<StableDiffusionPipeline> p(new StableDiffusionPipeline());
   p->options_ = o;
   if (o.attention != "flash" && o.attention != "naive")
     fail_argument("attention must be flash or naive, got '", o.attention, "'");
-  if (o.threads < 0) fail_argument("threads must be >= 0, got ", o.threads);
+  if (o.threads < 0 || o.threads > kMaxThreads)
+    fail_argument("threads must be between 0 (all cores) and ", kMaxThreads, ", got ", o.threads);
   RuntimeOptions ro;
   ro.threads = o.threads;
   ro.compute = parse_dtype(o.dtype, "dtype");
@@ -93,9 +99,12 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(const std
   fo.variant = o.variant;
   fo.require_weights = !o.random_weights;
   const DiffusersFolder folder = DiffusersFolder::open(path, fo);
+  const MemoryAvailability available = read_memory_availability(memory);
   if (!o.random_weights)
-    check_fits_in_memory(folder.estimate_weight_bytes(ro.compute), read_memory_availability(),
+    check_fits_in_memory(folder.estimate_weight_bytes(ro.compute), available,
                          "the weights of '" + path + "' in " + dtype_name(ro.compute));
+  else
+    p->random_weights_budget_ = available.available().value_or(UINT64_MAX);
   PipelineInfo& info = p->info_;
   info.path = path;
   info.name = fs::path(path).lexically_normal().filename().string();
@@ -115,15 +124,28 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(const std
 
   const Component& te = folder.component("text_encoder");
   {
-    auto w = open_weights(te, o, 1);
+    auto w = open_weights(te, o, 1, &p->random_weights_budget_);
     p->text_encoder_.emplace(*p->rt_, *w, models::CLIPTextConfig::from_config(te.config));
     info.text_encoder_parameters = w->parameters_loaded();
     info.text_encoder_class = te.class_name;
     for (const auto& f : te.weights.files) info.weight_files.push_back(f);
   }
+  {
+    // The tokenizer must fit the text encoder it feeds (else every generation would fail).
+    const models::CLIPTextConfig& tc = p->text_encoder_->config();
+    const std::string tok_file = tok.config_path.empty() ? tok.dir : tok.config_path;
+    if (p->tokenizer_->model_max_length() > tc.max_position_embeddings)
+      fail("'", tok_file, "': model_max_length ", p->tokenizer_->model_max_length(),
+           " is more than the text encoder's max_position_embeddings ", tc.max_position_embeddings,
+           " ('", te.config_path, "')");
+    if (p->tokenizer_->vocab_size() > size_t(tc.vocab_size))
+      fail("'", tok.dir, "': the vocabulary has ", p->tokenizer_->vocab_size(),
+           " tokens, more than the text encoder's vocab_size ", tc.vocab_size, " ('",
+           te.config_path, "')");
+  }
   const Component& unet = folder.component("unet");
   {
-    auto w = open_weights(unet, o, 2);
+    auto w = open_weights(unet, o, 2, &p->random_weights_budget_);
     p->unet_.emplace(*p->rt_, models::UNet2DConditionModelConfig::from_json(unet.config), *w);
     w->check_all_used();
     info.unet_parameters = w->parameters_loaded();
@@ -143,7 +165,7 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(const std
 }
 
 void StableDiffusionPipeline::load_vae(const Component& c) {
-  auto w = open_weights(c, options_, 3);
+  auto w = open_weights(c, options_, 3, &random_weights_budget_);
   const models::AutoencoderParts decoder_only{/*encoder=*/false, /*decoder=*/true};
   if (c.class_name == "AutoencoderKL") {
     vae_ = std::make_unique<models::AutoencoderKL>(*vae_rt_, *w, models::AutoencoderKLConfig::from_config(c.config),
@@ -181,6 +203,14 @@ void StableDiffusionPipeline::set_scheduler(const std::string& name, const std::
 
 void StableDiffusionPipeline::check_request(const GenerateRequest& r, int height, int width) const {
   if (r.prompts.empty()) fail_argument("no prompt given");
+  // Checked here so that the error says which prompt (the tokenizer checks again).
+  for (auto [texts, name] :
+       {std::pair{&r.prompts, "prompt"}, {&r.negative_prompts, "negative prompt"}})
+    for (size_t i = 0; i < texts->size(); ++i)
+      if (size_t bad = 0; !is_valid_utf8((*texts)[i], &bad))
+        fail_argument(name, " ", i + 1, " of ", texts->size(), " is not valid UTF-8 (byte 0x",
+                      std::hex, int(uint8_t((*texts)[i][bad])), std::dec, " at byte offset ", bad,
+                      ")");
   if (!r.negative_prompts.empty() && r.negative_prompts.size() != 1 && r.negative_prompts.size() != r.prompts.size())
     fail_argument("negative prompts: give none, one, or one per prompt (", r.prompts.size(), "), got ",
                   r.negative_prompts.size());
@@ -219,8 +249,8 @@ Tensor StableDiffusionPipeline::encode_text(const std::vector<std::string>& text
 
 PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   const auto t_start = Clock::now();
-  const int height = r.height > 0 ? r.height : info_.default_height;
-  const int width = r.width > 0 ? r.width : info_.default_width;
+  const int height = r.height != 0 ? r.height : info_.default_height;  // negative: refused below
+  const int width = r.width != 0 ? r.width : info_.default_width;
   check_request(r, height, width);
   auto generator_check = make_generator(r.generator, 0);  // rejects unknown names up front
   (void)generator_check;
@@ -261,6 +291,9 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     if (int64_t(r.latents.size()) != shape_numel(latent_shape))
       fail_argument("latents: expected ", shape_numel(latent_shape), " values for ", shape_str(latent_shape),
                     ", got ", r.latents.size());
+    for (size_t i = 0; i < r.latents.size(); ++i)
+      if (!std::isfinite(r.latents[i]))
+        fail_argument("latents: value ", i, " is ", r.latents[i], ", not a finite number");
     out.initial_latents = Tensor::from_vector(latent_shape, r.latents);
   } else {
     std::vector<Tensor> parts;
@@ -316,12 +349,20 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     float* dst = out.images.data<float>() + i * h * w * 3;
     const float* src = img.data<float>();
     Image u8{int(w), int(h), std::vector<uint8_t>(size_t(h * w * 3))};
+    int64_t nans = 0;
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t p = 0; p < h * w; ++p) {
         const float v = std::clamp(src[c * h * w + p] / 2.0f + 0.5f, 0.0f, 1.0f);
         dst[p * 3 + c] = v;
-        u8.rgb[size_t(p * 3 + c)] = uint8_t(std::nearbyint(v * 255.0f));  // numpy round: half to even
+        // numpy round: half to even. NaN (a model that overflowed) becomes 0, as numpy's cast
+        // gives on x86; converting NaN to an integer is undefined behaviour in C++.
+        nans += std::isnan(v);
+        u8.rgb[size_t(p * 3 + c)] = std::isnan(v) ? 0 : uint8_t(std::nearbyint(v * 255.0f));
       }
+    if (nans > 0)
+      out.warnings.push_back(str_cat("image ", i + 1, ": ", nans, " of ", h * w * 3,
+                                     " values decoded to NaN (the model's output is not finite); "
+                                     "they are written as 0"));
     out.images_uint8.push_back(std::move(u8));
   }
   out.timings.vae_decode_s = seconds_since(t0);

@@ -13,6 +13,7 @@
 #include "core/runtime.h"
 #include "core/tensor.h"
 #include "io/json.h"
+#include "io/memory_budget.h"
 #include "models/clip_text_model.h"
 #include "models/unet_2d_condition_model.h"
 #include "models/vae_interface.h"
@@ -40,9 +41,11 @@ struct PipelineOutput {
 
 class StableDiffusionPipeline {
  public:
-  // Loads a Diffusers pipeline folder. Throws Error naming what is missing or wrong.
+  // Loads a Diffusers pipeline folder. Throws Error naming what is missing or wrong, and before
+  // loading anything when the weights need more memory than `memory` says is available.
   static std::unique_ptr<StableDiffusionPipeline> load(const std::string& path,
-                                                       const PipelineOptions& options);
+                                                       const PipelineOptions& options,
+                                                       const MemorySources& memory = {});
 
   // SchedulerClass.from_config(config): `config` defaults to the model's scheduler config.
   void set_scheduler(const std::string& name, const std::optional<Config>& config = std::nullopt);
@@ -71,6 +74,7 @@ class StableDiffusionPipeline {
   Config scheduler_config_;
   std::string scheduler_name_;
   std::optional<Config> scheduler_config_override_;
+  uint64_t random_weights_budget_ = UINT64_MAX;  // bytes random weights may still take
   PipelineInfo info_;
 };
 

@@ -87,6 +87,7 @@ ClipTokenizerConfig ClipTokenizerConfig::load(const std::string& dir) {
       const nlohmann::json& m = j["model_max_length"];
       if (!m.is_number()) fail(file, ": model_max_length must be a number, found ", m.dump());
       const double v = m.get<double>();
+      if (std::isnan(v)) fail(file, ": model_max_length must be a number, found NaN");
       if (v < 1e18) {  // larger is transformers' VERY_LARGE_INTEGER: no limit given
         if (v != std::floor(v) || v < 2 || v > 1e6)
           fail(file, ": model_max_length must be an integer from 2 to 1000000, found ", m.dump());

@@ -39,8 +39,27 @@ class TempDir {
   std::string path_;
 };
 
+// A copy of the folder tree `src` at `dst` made of symbolic links to the files (cheap; a test
+// damages the copy by replacing links with files).
+inline void link_tree(const std::string& src, const std::string& dst) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dst);
+  for (const auto& entry : fs::recursive_directory_iterator(src)) {
+    const fs::path rel = fs::relative(entry.path(), src);
+    if (entry.is_directory()) {
+      fs::create_directories(fs::path(dst) / rel);
+    } else {
+      fs::create_directories((fs::path(dst) / rel).parent_path());
+      fs::create_symlink(entry.path(), fs::path(dst) / rel);
+    }
+  }
+}
+
+// Writes `bytes` to `path`. A symbolic link there (see link_tree) is replaced, never written
+// through.
 inline void write_file(const std::string& path, const std::string& bytes) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  if (std::filesystem::is_symlink(path)) std::filesystem::remove(path);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), std::streamsize(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
@@ -46,11 +47,36 @@ TEST(JsonConfigHostile, WrongTypesNameTheKey) {
                           {"\"names\"", "list of strings"}));
   EXPECT_TRUE(
       throws_with([&] { c.get<int>("missing"); }, {"'config.json'", "\"missing\"", "is missing"}));
-  // Python's json writes NaN/Infinity: accepted (NaN as null, i.e. absent).
-  EXPECT_FALSE(c.has("nan"));
-  EXPECT_GT(c.get<double>("inf"), 1e308);
-  EXPECT_LT(c.get<double>("ninf"), -1e308);
+  // Python's json writes NaN/Infinity: parsed as those values. NaN is never usable (not even in
+  // place of a default: the file does say something); +-Infinity reach the range checks.
+  EXPECT_TRUE(c.has("nan"));
+  EXPECT_TRUE(throws_with([&] { c.get<double>("nan"); }, {"\"nan\"", "must be a number, got NaN"}));
+  EXPECT_TRUE(throws_with([&] { c.get<double>("nan", 1.0); }, {"\"nan\"", "NaN"}));
+  EXPECT_TRUE(throws_with([&] { c.get<int>("nan", 1); }, {"\"nan\"", "integer", "NaN"}));
+  EXPECT_TRUE(throws_with([&] { c.get<int>("inf"); }, {"\"inf\"", "integer", "Infinity"}));
+  EXPECT_EQ(c.get<double>("inf"), INFINITY);
+  EXPECT_EQ(c.get<double>("ninf"), -INFINITY);
   EXPECT_EQ(c.get<int>("missing", 7), 7);
+}
+
+TEST(JsonConfigHostile, PythonTokensOnlyOutsideStringsAndInEveryPosition) {
+  const nlohmann::json j = parse_json(
+      R"({"s": "NaN Infinity", "l": [1, NaN, -Infinity, null, {"x": Infinity}], "n": null})",
+      "'x.json'");
+  EXPECT_EQ(j["s"], "NaN Infinity");
+  EXPECT_EQ(j["l"][0], 1);
+  EXPECT_TRUE(std::isnan(j["l"][1].get<double>()));
+  EXPECT_EQ(j["l"][2].get<double>(), -INFINITY);
+  EXPECT_TRUE(j["l"][3].is_null());
+  EXPECT_EQ(j["l"][4]["x"].get<double>(), INFINITY);
+  EXPECT_TRUE(j["n"].is_null());
+  const Config c(j, "'x.json'");
+  EXPECT_TRUE(throws_with([&] { c.get<std::vector<double>>("l"); }, {"\"l\"", "NaN"}));
+  // Not tokens: parts of longer words, or signs Python never writes.
+  for (const char* bad :
+       {R"({"a": NaNa})", R"({"a": -NaN})", R"({"a": Infinityx})", R"({"a": +Infinity})"})
+    EXPECT_TRUE(throws_with([&] { parse_json(bad, "'x.json'"); }, {"'x.json'", "invalid JSON"}))
+        << bad;
 }
 
 TEST(JsonConfigHostile, MalformedText) {

@@ -1,6 +1,8 @@
 // `sdfast generate`: text-to-image from a Diffusers folder (or the bundled demo model).
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,7 +30,8 @@ struct GenerateArgs {
   std::string model;
   std::vector<std::string> prompts;
   std::vector<std::string> negative_prompts;
-  int steps = -1;
+  bool steps_given = false;
+  int steps = 0;
   double guidance = NAN;
   int width = 0, height = 0;
   int num_images = 1;
@@ -61,16 +64,33 @@ void validate(const GenerateArgs& a, int* grid_rows, int* grid_cols) {
   for (auto [v, name] : {std::pair{a.width, "--width"}, {a.height, "--height"}})
     if (v != 0 && (v < 8 || v % 8 != 0 || v > 4096))
       bad(std::string(name) + " must be a positive multiple of 8 up to 4096, got " + std::to_string(v));
-  if (a.steps != -1 && (a.steps < 1 || a.steps > 1000))
+  if (a.steps_given && (a.steps < 1 || a.steps > 1000))
     bad("--steps must be between 1 and 1000, got " + std::to_string(a.steps));
   if (a.num_images < 1 || a.num_images > 64) bad("--num-images must be between 1 and 64, got " + std::to_string(a.num_images));
   if (!(a.eta >= 0 && a.eta <= 1)) bad("--eta must be between 0 and 1");
   if (a.clip_skip < 0 || a.clip_skip > 10) bad("--clip-skip must be between 0 and 10");
   if (a.upscale < 1 || a.upscale > 16) bad("--upscale must be between 1 and 16");
+  if (a.threads < 0 || a.threads > 1024)  // the library's limit
+    bad("--threads must be between 0 (all cores) and 1024, got " + std::to_string(a.threads));
   if (a.prompts.empty()) bad("--prompt is required");
   if (!a.negative_prompts.empty() && a.negative_prompts.size() != 1 && a.negative_prompts.size() != a.prompts.size())
     bad("give one --negative-prompt, or one per --prompt (" + std::to_string(a.prompts.size()) + ")");
   if (!a.tiny_vae.empty() && !a.vae.empty()) bad("give --tiny-vae or --vae, not both");
+  if (!a.scheduler.empty()) {
+    const std::vector<std::string> names = Pipeline::scheduler_names();
+    if (std::find(names.begin(), names.end(), a.scheduler) == names.end()) {
+      std::string list;
+      for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+      bad("--scheduler '" + a.scheduler + "' is not known; valid: " + list);
+    }
+  }
+  if (!a.timings_json.empty()) {
+    const fs::path parent = fs::path(a.timings_json).parent_path();
+    if (fs::is_directory(a.timings_json))
+      bad("--timings-json '" + a.timings_json + "' is a folder");
+    if (!parent.empty() && !fs::is_directory(parent))
+      bad("--timings-json: the folder '" + parent.string() + "' does not exist");
+  }
   *grid_rows = *grid_cols = 0;
   if (!a.grid.empty()) {
     std::smatch m;
@@ -97,6 +117,16 @@ bool is_bundled_demo(const std::string& model) {
   } catch (const Error&) {
   }
   return false;
+}
+
+// `text`, cut to its first few hundred bytes (at a character boundary) when it is much longer: a
+// 100k-character prompt's truncation warning stays readable.
+std::string shortened(const std::string& text) {
+  constexpr size_t kKeep = 300;
+  if (text.size() <= kKeep + 100) return text;
+  size_t cut = kKeep;
+  while (cut > 0 && (uint8_t(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+  return text.substr(0, cut) + " [... " + std::to_string(text.size() - cut) + " more bytes]";
 }
 
 std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const GenerateResult& r,
@@ -153,7 +183,7 @@ int run_generate(const GenerateArgs& a_in) {
   GenerateRequest req;
   req.prompts = a.prompts;
   req.negative_prompts = a.negative_prompts;
-  req.num_inference_steps = a.steps > 0 ? a.steps : (demo ? 25 : 50);
+  req.num_inference_steps = a.steps_given ? a.steps : (demo ? 25 : 50);
   req.guidance_scale = std::isnan(a.guidance) ? (demo ? 5.0 : 7.5) : a.guidance;
   req.width = a.width;
   req.height = a.height;
@@ -169,6 +199,7 @@ int run_generate(const GenerateArgs& a_in) {
   };
   GenerateResult r = pipe->generate(req);
   progress.finish();
+  for (const std::string& w : r.warnings) std::cerr << "sdfast: warning: " << shortened(w) << "\n";
 
   std::vector<std::string> written;
   const size_t per_prompt = size_t(a.num_images);
@@ -220,19 +251,22 @@ int run_generate(const GenerateArgs& a_in) {
 void add_generate_command(CLI::App& app, Runner& run) {
   auto a = std::make_shared<GenerateArgs>();
   auto guidance_text = std::make_shared<std::string>();
+  auto seed_text = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate images from text prompts.");
   cmd->add_option("--model", a->model,
                   "Diffusers pipeline folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, "
                   "scheduler/). Default: the bundled demo model (models/demo/shapes-pipeline)");
   cmd->add_option("--prompt,-p", a->prompts, "Prompt; repeat for a batch of prompts")->required();
   cmd->add_option("--negative-prompt,-n", a->negative_prompts, "Negative prompt (one, or one per prompt)");
-  cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the bundled demo models)");
+  cmd->add_option("--steps", a->steps, "Denoising steps (default 50; 25 on the bundled demo models)")
+      ->each([a](const std::string&) { a->steps_given = true; });
   cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the bundled demo models)")
       ->type_name("FLOAT");
   cmd->add_option("--width", a->width, "Image width, a multiple of 8 (default: the model's)");
   cmd->add_option("--height", a->height, "Image height, a multiple of 8 (default: the model's)");
   cmd->add_option("--num-images", a->num_images, "Images per prompt")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "Seed of the first image; image i gets seed+i (default 0)")
+  // Read as text: CLI11 would turn "-1" into 2^64-1 and saturate larger numbers silently.
+  cmd->add_option("--seed", *seed_text, "Seed of the first image; image i gets seed+i (default 0)")
       ->each([a](const std::string&) { a->seed_given = true; });
   cmd->add_option("--generator", a->generator, "Per-image random generator: numpy (PCG64, as Diffusers with np generators) or torch (CPU)")
       ->check(CLI::IsMember({"numpy", "torch"}))->capture_default_str();
@@ -259,12 +293,22 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_flag("--random-weights", a->random_weights, "Seeded random weights for config-only folders (benchmarks; images are noise)");
   cmd->add_option("--timings-json", a->timings_json, "Write timings and settings as one JSON object to FILE");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress or summary");
-  cmd->callback([a, guidance_text, &run] {
+  cmd->callback([a, guidance_text, seed_text, &run] {
+    if (a->seed_given) {
+      const char* begin = seed_text->data();
+      const char* end = begin + seed_text->size();
+      const auto [stop, ec] = std::from_chars(begin, end, a->seed);
+      if (seed_text->empty() || ec != std::errc() || stop != end)
+        throw InvalidArgument("--seed must be an integer from 0 to 18446744073709551615, got '" +
+                              *seed_text + "'");
+    }
     if (!guidance_text->empty()) {
       char* end = nullptr;
       a->guidance = std::strtod(guidance_text->c_str(), &end);
-      if (end == guidance_text->c_str() || *end != '\0' || !std::isfinite(a->guidance))
-        throw InvalidArgument("--guidance must be a finite number, got '" + *guidance_text + "'");
+      if (end == guidance_text->c_str() || *end != '\0' || !std::isfinite(a->guidance) ||
+          std::fabs(a->guidance) > 1000)
+        throw InvalidArgument("--guidance must be a number between -1000 and 1000, got '" +
+                              *guidance_text + "'");
     }
     run = [a] { return run_generate(*a); };
   });

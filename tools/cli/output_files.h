@@ -12,11 +12,20 @@ class OutputFolder {
  public:
   // Creates the folder if needed and checks that files can be created in it (InvalidArgument if not).
   explicit OutputFolder(const std::string& dir);
+  // Removes the folders the constructor created if nothing was written into them (a run that fails
+  // leaves no trace).
+  ~OutputFolder();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
   // Writes `NNNNN-<suffix>.png` with the next free number; returns the path written.
   std::string write(const Image& image, const std::string& suffix, const std::vector<PngText>& text);
 
  private:
   std::string dir_;
+  // Removes the folders in created_ that are empty, deepest first.
+  void remove_created() const;
+
+  std::vector<std::string> created_;  // folders this object created, deepest first
   int next_ = 0;
 };
 
