@@ -58,6 +58,10 @@ struct BenchReport {
 // measuring anything); a measurement that fails is reported in the tables, not thrown.
 BenchReport run_benchmarks(const BenchOptions& options);
 
+// The markdown tables of a JSON report written by run_benchmarks (e.g. to re-render a saved run).
+// Throws Error when `json_text` is not such a report.
+std::string render_report_markdown(const std::string& json_text);
+
 // The child side of one measurement: runs the job described by `job_json` in this process and
 // writes its result JSON to `result_path` ({"error": message} when it throws, then rethrows).
 void run_job(const std::string& job_json, const std::string& result_path);

@@ -94,6 +94,17 @@ BenchReport run_benchmarks(const BenchOptions& options) {
   return out;
 }
 
+std::string render_report_markdown(const std::string& json_text) {
+  const nlohmann::json report = parse_json(json_text, "bench report");
+  if (!report.is_object() || report.value("schema", "") != "sdfast-bench/1")
+    fail("not an sdfast bench report (schema \"sdfast-bench/1\")");
+  try {
+    return render_markdown(report);
+  } catch (const nlohmann::json::exception& e) {
+    fail("malformed sdfast bench report: ", e.what());
+  }
+}
+
 void run_job(const std::string& job_json, const std::string& result_path) {
   nlohmann::json result;
   try {

@@ -328,6 +328,13 @@ TEST(BenchCommand, QuickRunWritesTheReport) {
   EXPECT_NE(md.find("QUICK MODE"), std::string::npos);
   EXPECT_EQ(read_text(md_path), md);
 
+  // A saved report renders to the same tables.
+  const fs::path rendered = d / "rendered.md";
+  const std::string render = std::string(SDFAST_BINARY) + " bench --render " + json_path.string() +
+                             " > " + rendered.string();
+  ASSERT_EQ(std::system(render.c_str()), 0);
+  EXPECT_EQ(read_text(rendered), md);
+
   // The report is never overwritten unless asked (exit status 2, before measuring anything).
   const std::string again = std::string(SDFAST_BINARY) + " bench --quick --tables 3 --json " +
                             json_path.string() + " > /dev/null 2>&1";

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "commands.h"
 #include "sdfast/bench.h"
@@ -21,6 +22,7 @@ struct BenchArgs {
   std::string json_path;
   std::string markdown_path;
   bool overwrite = false;
+  std::string render_path;
   // Hidden: the child side of one measurement.
   std::string one_job;
   std::string one_result;
@@ -92,6 +94,9 @@ void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv) {
                   "sdfast-bench-<UTC time>.json)");
   cmd->add_option("--markdown", args->markdown_path, "Also write the markdown tables to this file");
   cmd->add_flag("--overwrite", args->overwrite, "Replace existing --json / --markdown files");
+  cmd->add_option("--render", args->render_path,
+                  "Print the markdown tables of a saved JSON report and exit (measures nothing)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--one", args->one_job)->group("");  // internal: run one measurement
   cmd->add_option("--result", args->one_result)->group("");
   const std::string line = command_line(argc, argv);
@@ -100,6 +105,14 @@ void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv) {
       if (!args->one_job.empty()) {
         if (args->one_result.empty()) throw InvalidArgument("--one needs --result FILE");
         bench::run_job(args->one_job, args->one_result);
+        return 0;
+      }
+      if (!args->render_path.empty()) {
+        std::ifstream in(args->render_path, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in) throw Error("cannot read '" + args->render_path + "'");
+        std::cout << bench::render_report_markdown(text.str()) << std::flush;
         return 0;
       }
       bench::BenchOptions o = args->options;
