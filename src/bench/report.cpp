@@ -79,11 +79,11 @@ void add_derived(json& r, const Row& row, const std::map<std::string, double>& r
   r["cpu_utilization"] = or_null(number(res, "cpu_utilization"));
   r["load_s"] = or_null(number(res, "load_s"));
   if (pipeline) {
-    r["estimated"] = res.value("estimated", false);
+    r["estimated"] = res.is_object() && res.value("estimated", false);
     r["unet_step_s"] = or_null(median_of(res, "unet_step_median_s"));
     r["text_encoder_s"] = or_null(median_of(res, "text_encoder_s"));
     r["vae_decode_s"] = or_null(median_of(res, "vae_decode_s"));
-    r["unet_evaluations"] = res.value("unet_evaluations", 0);
+    r["unet_evaluations"] = or_null(number(res, "unet_evaluations"));
   }
   if (row.job.kind == "matmul") r["gflops"] = or_null(number(res, "gflops_median"));
   if (row.job.kind == "attention") r["gflops"] = or_null(number(res, "gflops"));
@@ -144,7 +144,9 @@ json make_notes(const RunInfo& run, const std::vector<Measured>& measured) {
         "from a GPU; its speed-ups are printed for reference).");
   notes.push_back(
       "Speed-ups are ratios of medians measured in this one run. The machine may be shared: see "
-      "the load average at start and end, and each row's CPU use (CPU time / (wall x threads)).");
+      "the load average at start and end, and each row's CPU use = CPU time / (wall x threads) "
+      "over its timed runs, with the 1-minute load average when it started in brackets (well "
+      "below 100%: the cores were shared with other work, or the engine ran serial sections).");
   return notes;
 }
 
@@ -291,15 +293,22 @@ std::string render_markdown(const json& report) {
   const auto title = [&](const char* table) {
     md << "\n### " << report[table]["title"].get<std::string>() << "\n\n";
   };
+  // "97% (0.81)": CPU time / (wall x threads) over the timed runs, and the 1-minute load average
+  // when the measurement started.
   const auto cpu = [](const json& r) {
-    return r["cpu_utilization"].is_number()
-               ? format("%.0f%%", 100 * r["cpu_utilization"].get<double>())
-               : std::string("-");
+    if (!r["cpu_utilization"].is_number()) return std::string("-");
+    std::string s = format("%.0f%%", 100 * r["cpu_utilization"].get<double>());
+    const json& res = r["result"];
+    if (res.is_object() && res.contains("load_average_start") &&
+        res["load_average_start"].is_array())
+      s += format(" (%.2f)", res["load_average_start"][0].get<double>());
+    return s;
   };
 
   if (!rows_of("roofline").empty()) {
     title("roofline");
-    md << "| dtype | GFLOP/s (median) | oneDNN implementation | CPU use |\n|---|---|---|---|\n";
+    md << "| dtype | GFLOP/s (median) | oneDNN implementation | CPU use (load) "
+          "|\n|---|---|---|---|\n";
     for (const json& r : rows_of("roofline")) {
       const std::string impl =
           r["result"].is_object() ? r["result"].value("implementation", "") : "";
@@ -316,7 +325,7 @@ std::string render_markdown(const json& report) {
       md << "**Extrapolated from a few measured steps (see notes), not full runs.**\n\n";
     md << "| setup | latency" << (estimated ? " (estimate)" : "")
        << " | speed-up | guide | UNet step | evaluations | text encoder | VAE decode | peak RSS | "
-          "CPU use | "
+          "CPU use (load) | "
           "target |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const json& r : rows_of(table)) {
       std::string latency = estimated ? "~" : "";
@@ -324,15 +333,16 @@ std::string render_markdown(const json& report) {
       md << "| " << r["label"].get<std::string>() << " | " << status_or(r, latency) << " | "
          << ratio(r["speedup"]) << " | " << ratio(r["guide_speedup"]) << " | "
          << seconds(r.value("unet_step_s", json())) << " | "
-         << r.value("unet_evaluations", json("-")).dump() << " | "
-         << seconds(r.value("text_encoder_s", json())) << " | "
+         << (r.value("unet_evaluations", json()).is_number() ? r["unet_evaluations"].dump() : "-")
+         << " | " << seconds(r.value("text_encoder_s", json())) << " | "
          << seconds(r.value("vae_decode_s", json())) << " | " << mib(r["peak_rss_mb"]) << " | "
          << cpu(r) << " | " << target_cell(r) << " |\n";
     }
   }
   if (!rows_of("table3").empty()) {
     title("table3");
-    md << "| component | median | TFLOP/s | of matmul roofline | peak RSS | run peak | CPU use | "
+    md << "| component | median | TFLOP/s | of matmul roofline | peak RSS | run peak | CPU use "
+          "(load) | "
           "target "
           "|\n|---|---|---|---|---|---|---|---|\n";
     for (const json& r : rows_of("table3")) {

@@ -235,6 +235,8 @@ TEST(BenchReport, DerivesSpeedupsThroughputAndTargets) {
   Row wrong_model = unet;
   wrong_model.job.id = "t3.other";
   Row failed = make_row("table3", "vae", "VAE", "t3.vae.bf16", "vae_decode", "bf16");
+  Row failed_pipeline = make_row("table2", "", "SD1.5", "t2.sd15", "pipeline", "bf16");
+  failed_pipeline.baseline = "t2.sd15";
   failed.target = Target{"median_s", 2.0, "<= 2.0 s"};
 
   const auto ok = [](json result) { return ChildOutcome{true, std::move(result), "", 1.0}; };
@@ -251,7 +253,8 @@ TEST(BenchReport, DerivesSpeedupsThroughputAndTargets) {
       {bf16, ok(pipe_fast)},
       {unet, ok({{"median_s", 2.0}, {"parameters", 1000}, {"peak_rss_mb", 100.0}})},
       {wrong_model, ok({{"median_s", 2.0}, {"parameters", 999}})},
-      {failed, ChildOutcome{false, nullptr, "exit status 1: out of memory", 1.0}}};
+      {failed, ChildOutcome{false, nullptr, "exit status 1: out of memory", 1.0}},
+      {failed_pipeline, ChildOutcome{false, nullptr, "killed by signal 9 (Killed)", 1.0}}};
   RunInfo run;
   run.options = &o;
   run.machine.cpu.model = "test CPU";
@@ -275,7 +278,9 @@ TEST(BenchReport, DerivesSpeedupsThroughputAndTargets) {
   EXPECT_NE(t3[1]["cost_note"].get<std::string>().find("999"), std::string::npos);
   EXPECT_EQ(t3[2]["status"], "failed");
   EXPECT_TRUE(t3[2]["target"]["met"].is_null());
-  ASSERT_EQ(report["failures"].size(), 1u);
+  ASSERT_EQ(report["failures"].size(), 2u);
+  ASSERT_EQ(report["table2"]["rows"].size(), 1u);
+  EXPECT_TRUE(report["table2"]["rows"][0]["speedup"].is_null());
   EXPECT_EQ(report["targets"].size(), 4u);  // every row with a target, failed ones too
 
   const std::string md = render_markdown(report);
