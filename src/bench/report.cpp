@@ -83,7 +83,9 @@ void add_derived(json& r, const Row& row, const std::map<std::string, double>& r
     r["unet_step_s"] = or_null(median_of(res, "unet_step_median_s"));
     r["text_encoder_s"] = or_null(median_of(res, "text_encoder_s"));
     r["vae_decode_s"] = or_null(median_of(res, "vae_decode_s"));
-    r["unet_evaluations"] = or_null(number(res, "unet_evaluations"));
+    r["unet_evaluations"] = res.is_object() && res.contains("unet_evaluations")
+                                ? res["unet_evaluations"]
+                                : json(nullptr);
   }
   if (row.job.kind == "matmul") r["gflops"] = or_null(number(res, "gflops_median"));
   if (row.job.kind == "attention") r["gflops"] = or_null(number(res, "gflops"));
@@ -105,12 +107,21 @@ void add_derived(json& r, const Row& row, const std::map<std::string, double>& r
   }
   if (row.target) {
     const json value = r.value(row.target->metric, json(nullptr));
-    r["target"] = {{"text", row.target->text},
-                   {"metric", row.target->metric},
-                   {"limit", row.target->limit},
-                   {"value", value},
-                   {"met", value.is_number() ? json(value.get<double>() <= row.target->limit)
-                                             : json(nullptr)}};
+    r["target"] = {
+        {"text", row.target->text},
+        {"metric", row.target->metric},
+        {"limit", row.target->limit},
+        {"value", value},
+        {"met", value.is_number() ? json(value.get<double>() <= row.target->limit) : json(nullptr)},
+        {"required_tflops", nullptr},
+        {"roofline_tflops", nullptr}};
+    // A time limit on a computation of known size needs a sustained rate: compare it with what a
+    // plain GEMM reaches on this machine.
+    if (row.cost && row.target->metric == "median_s") {
+      r["target"]["required_tflops"] = 2e-3 * row.cost->gmac / row.target->limit;
+      const auto roof = roofline_gflops.find(row.job.params.value("dtype", ""));
+      if (roof != roofline_gflops.end()) r["target"]["roofline_tflops"] = roof->second * 1e-3;
+    }
   }
 }
 
@@ -250,7 +261,9 @@ json make_report_json(const RunInfo& run, const std::vector<Measured>& measured)
                          {"text", r["target"]["text"]},
                          {"value", r["target"]["value"]},
                          {"metric", r["target"]["metric"]},
-                         {"met", r["target"]["met"]}});
+                         {"met", r["target"]["met"]},
+                         {"required_tflops", r["target"]["required_tflops"]},
+                         {"roofline_tflops", r["target"]["roofline_tflops"]}});
     report[m.row.table]["rows"].push_back(r);
   }
   report["targets"] = targets;
@@ -384,14 +397,24 @@ std::string render_markdown(const json& report) {
     }
   }
   if (!report["targets"].empty()) {
-    md << "\n### Targets\n\n| target | measured | status |\n|---|---|---|\n";
+    md << "\n### Targets\n\n"
+          "'Needs' is the sustained rate a time target asks for (2 x MACs / limit), against the "
+          "oneDNN matmul roofline measured above for the same dtype.\n\n"
+          "| target | measured | status | needs |\n|---|---|---|---|\n";
     for (const json& t : report["targets"]) {
       const std::string value =
           t["metric"] == "peak_rss_mb" ? mib(t["value"]) : seconds(t["value"]);
       md << "| " << t["label"].get<std::string>() << ": " << t["text"].get<std::string>() << " | "
          << value << " | "
          << (t["met"].is_boolean() ? (t["met"].get<bool>() ? "met" : "MISSED") : "not measured")
-         << " |\n";
+         << " | ";
+      if (t.value("required_tflops", json()).is_number()) {
+        md << format("%.2f TFLOP/s", t["required_tflops"].get<double>());
+        if (t.value("roofline_tflops", json()).is_number())
+          md << format(" = %.1fx the roofline",
+                       t["required_tflops"].get<double>() / t["roofline_tflops"].get<double>());
+      }
+      md << " |\n";
     }
   }
   if (!report["failures"].empty()) {

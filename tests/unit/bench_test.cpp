@@ -274,6 +274,8 @@ TEST(BenchReport, DerivesSpeedupsThroughputAndTargets) {
   EXPECT_DOUBLE_EQ(t3[0]["tflops"].get<double>(), 0.8);  // 2 * 800 GMAC / 2 s
   EXPECT_DOUBLE_EQ(t3[0]["roofline_fraction"].get<double>(), 0.8);
   EXPECT_EQ(t3[0]["target"]["met"], false);
+  EXPECT_DOUBLE_EQ(t3[0]["target"]["required_tflops"].get<double>(), 2.0);  // 2 * 800 G / 0.8 s
+  EXPECT_DOUBLE_EQ(t3[0]["target"]["roofline_tflops"].get<double>(), 1.0);
   EXPECT_TRUE(t3[1]["tflops"].is_null());  // parameter count differs: no FLOP figure
   EXPECT_NE(t3[1]["cost_note"].get<std::string>().find("999"), std::string::npos);
   EXPECT_EQ(t3[2]["status"], "failed");
@@ -288,6 +290,7 @@ TEST(BenchReport, DerivesSpeedupsThroughputAndTargets) {
   EXPECT_NE(md.find("x2.50"), std::string::npos);
   EXPECT_NE(md.find("x1.40"), std::string::npos);
   EXPECT_NE(md.find("MISSED"), std::string::npos);
+  EXPECT_NE(md.find("2.00 TFLOP/s = 2.0x the roofline"), std::string::npos);
   EXPECT_NE(md.find("FAILED"), std::string::npos);
   EXPECT_NE(md.find("out of memory"), std::string::npos);
   EXPECT_NE(md.find("no AMX"), std::string::npos);  // the synthetic CPU has no flags
