@@ -1,5 +1,7 @@
 // `sdfast bench`: the speed-up guide's tables on this machine (see include/sdfast/bench.h and
 // BENCHMARKS.md). Prints markdown tables on stdout, progress on stderr, and writes a JSON report.
+#include <unistd.h>
+
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -122,9 +124,9 @@ void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv) {
       check_output(o.json_path, args->overwrite, "--json");
       if (!args->markdown_path.empty())
         check_output(args->markdown_path, args->overwrite, "--markdown");
-      std::error_code ec;
-      const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-      o.child_command = {ec ? std::string("/proc/self/exe") : self.string(), "bench"};
+      // Measurements run this very executable: /proc/<our pid>/exe stays this file's inode for as
+      // long as we live, even if the build replaces build/sdfast meanwhile.
+      o.child_command = {"/proc/" + std::to_string(::getpid()) + "/exe", "bench"};
       o.command_line = line;
       o.log = [](const std::string& s) { std::cerr << s << std::endl; };
       const bench::BenchReport report = bench::run_benchmarks(o);
