@@ -1,0 +1,144 @@
+// Bench jobs "unet", "text_encoder" and "vae_decode": one model component alone, built from its
+// folder's config.json with seeded random weights (the cost does not depend on the values), at the
+// shapes the pipeline runs it at.
+//
+// Common params: folder (the component folder), dtype (f32 / bf16), attention (flash / naive),
+// seed, threads, repeats, warmup.
+//   unet:         batch (2 = one image with classifier-free guidance), latent (h = w), tokens,
+//                 timestep
+//   text_encoder: batch (sequences of max_position_embeddings token ids)
+//   vae_decode:   batch, latent (h = w); AutoencoderKL or AutoencoderTiny by config _class_name,
+//                 decoder only
+#include <filesystem>
+
+#include "bench/job.h"
+#include "bench/measure.h"
+#include "core/error.h"
+#include "io/json.h"
+#include "io/weights.h"
+#include "models/autoencoder_kl.h"
+#include "models/autoencoder_tiny.h"
+#include "models/clip_text_model.h"
+#include "models/unet_2d_condition_model.h"
+
+namespace sdfast::bench::detail {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+DType dtype_param(const Job& job) {
+  const std::string s = param<std::string>(job, "dtype");
+  if (s == "f32") return DType::F32;
+  if (s == "bf16") return DType::BF16;
+  fail_argument("bench job '", job.id, "': dtype must be f32 or bf16, got '", s, "'");
+}
+
+RuntimeOptions runtime_options(const Job& job) {
+  RuntimeOptions o;
+  o.threads = param<int>(job, "threads", 0);
+  o.compute = dtype_param(job);
+  const std::string attention = param<std::string>(job, "attention", "flash");
+  if (attention != "flash" && attention != "naive")
+    fail_argument("bench job '", job.id, "': attention must be flash or naive, got '", attention,
+                  "'");
+  o.attention = attention == "naive" ? AttentionKernel::Naive : AttentionKernel::Flash;
+  return o;
+}
+
+// A size parameter in [1, limit].
+int64_t size_param(const Job& job, const char* key, int64_t limit) {
+  const int64_t v = param<int64_t>(job, key);
+  if (v < 1 || v > limit)
+    fail_argument("bench job '", job.id, "': ", key, " must be 1..", limit, ", got ", v);
+  return v;
+}
+
+Tensor randn(Shape shape, uint64_t seed) {
+  Tensor t = Tensor::empty(std::move(shape), DType::F32);
+  fill_randn(t.data<float>(), t.numel(), seed);
+  return t;
+}
+
+std::string config_path(const Job& job) {
+  return (fs::path(param<std::string>(job, "folder")) / "config.json").string();
+}
+
+}  // namespace
+
+nlohmann::json run_unet_job(const Job& job) {
+  const int64_t batch = size_param(job, "batch", 64), latent = size_param(job, "latent", 512);
+  const int64_t tokens = size_param(job, "tokens", 1024);
+  const double timestep = param<double>(job, "timestep", 981.0);
+  const uint64_t seed = param<uint64_t>(job, "seed", 0);
+  nlohmann::json result;
+  Runtime rt(runtime_options(job));
+  Stopwatch load;
+  const auto unet =
+      models::UNet2DConditionModel::from_config_random(rt, param<std::string>(job, "folder"), seed);
+  record_load(load.wall_s(), result);
+  const auto& c = unet.config();
+  const Tensor sample = randn({batch, c.in_channels, latent, latent}, seed + 1);
+  const Tensor context = randn({batch, tokens, c.cross_attention_dim.at(0)}, seed + 2);
+  const auto forward = [&] { unet.forward(rt, sample, timestep, context); };
+  time_calls(job, rt.threads(), forward, forward, result);
+  result["parameters"] = unet.num_parameters();
+  result["sample_shape"] = sample.shape();
+  result["context_shape"] = context.shape();
+  return result;
+}
+
+nlohmann::json run_text_encoder_job(const Job& job) {
+  const int64_t batch = size_param(job, "batch", 64);
+  const uint64_t seed = param<uint64_t>(job, "seed", 0);
+  nlohmann::json result;
+  Runtime rt(runtime_options(job));
+  Stopwatch load;
+  RandomWeights weights(seed);
+  const models::CLIPTextModel encoder(
+      rt, weights, models::CLIPTextConfig::from_config(Config::load(config_path(job))));
+  record_load(load.wall_s(), result);
+  const auto& c = encoder.config();
+  // Token ids spread over the vocabulary; the cost does not depend on them.
+  const int64_t len = c.max_position_embeddings;
+  Tensor ids = Tensor::empty({batch, len}, DType::I32);
+  for (int64_t i = 0; i < ids.numel(); ++i)
+    ids.data<int32_t>()[i] = int32_t((i * 7919 + 49406) % c.vocab_size);
+  const auto encode = [&] { encoder.encode(rt, ids); };
+  time_calls(job, rt.threads(), encode, encode, result);
+  result["parameters"] = weights.parameters_loaded();
+  result["ids_shape"] = ids.shape();
+  return result;
+}
+
+nlohmann::json run_vae_decode_job(const Job& job) {
+  const int64_t batch = size_param(job, "batch", 64), latent = size_param(job, "latent", 512);
+  const uint64_t seed = param<uint64_t>(job, "seed", 0);
+  nlohmann::json result;
+  Runtime rt(runtime_options(job));
+  const Config config = Config::load(config_path(job));
+  const std::string cls = config.get<std::string>("_class_name");
+  Stopwatch load;
+  RandomWeights weights(seed);
+  const models::AutoencoderParts decoder_only{/*encoder=*/false, /*decoder=*/true};
+  std::unique_ptr<models::Vae> vae;
+  if (cls == "AutoencoderKL")
+    vae = std::make_unique<models::AutoencoderKL>(
+        rt, weights, models::AutoencoderKLConfig::from_config(config), decoder_only);
+  else if (cls == "AutoencoderTiny")
+    vae = std::make_unique<models::AutoencoderTiny>(
+        rt, weights, models::AutoencoderTinyConfig::from_config(config), decoder_only);
+  else
+    fail_argument("bench job '", job.id, "': ", config.label(), ": _class_name '", cls,
+                  "' is not a VAE (AutoencoderKL, AutoencoderTiny)");
+  record_load(load.wall_s(), result);
+  const Tensor latents = randn({batch, vae->latent_channels(), latent, latent}, seed + 1);
+  const auto decode = [&] { vae->decode(rt, latents); };
+  time_calls(job, rt.threads(), decode, decode, result);
+  result["class"] = cls;
+  result["parameters"] = weights.parameters_loaded();
+  result["latents_shape"] = latents.shape();
+  return result;
+}
+
+}  // namespace sdfast::bench::detail
