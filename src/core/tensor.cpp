@@ -6,6 +6,7 @@
 #include <limits>
 #include <new>
 
+#include "core/buffer_pool.h"
 #include "core/error.h"
 
 namespace sdfast {
@@ -27,11 +28,10 @@ Tensor Tensor::empty(Shape shape, DType dtype) {
   SDFAST_CHECK(size_t(n) <= std::numeric_limits<size_t>::max() / 64 / dtype_size(dtype),
                "tensor of shape ", shape_str(shape), " is too large");
   size_t bytes = size_t(n) * dtype_size(dtype);
-  size_t alloc = (bytes + 63) / 64 * 64;
-  if (alloc == 0) alloc = 64;
-  void* p = std::aligned_alloc(64, alloc);
+  size_t capacity = 0;
+  void* p = buffer_pool::allocate(bytes, &capacity);
   if (!p) fail("out of memory allocating ", bytes, " bytes for a tensor of shape ", shape_str(shape));
-  t.storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  t.storage_ = std::shared_ptr<void>(p, [capacity](void* q) { buffer_pool::release(q, capacity); });
   t.data_ = p;
   t.shape_ = std::move(shape);
   t.dtype_ = dtype;

@@ -119,13 +119,18 @@ inline void pv_bf16(const uint16_t* p, const uint16_t* vp, int64_t dp, int64_t n
     for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_mul_ps(_mm512_loadu_ps(o + (r0 + r) * dp + d0 + 16 * x), a);
   }
   for (int64_t j2 = 0; j2 < nk / 2; ++j2) {
-    __m512i vv[NV];
-    for (int x = 0; x < NV; ++x) vv[x] = _mm512_loadu_si512(vp + (j2 * dp + d0 + 16 * x) * 2);
+    // The four rows' probability pairs first, then one pass per V vector: each V vector is loaded
+    // once and used four times (GCC otherwise reloads it for every row, which makes this loop
+    // load-bound).
+    __m512bh pv[4];
     for (int r = 0; r < 4; ++r) {
       int32_t pair;
       std::memcpy(&pair, p + (r0 + r) * kBK + 2 * j2, 4);
-      const __m512bh pv = as_bh(_mm512_set1_epi32(pair));
-      for (int x = 0; x < NV; ++x) acc[r][x] = _mm512_dpbf16_ps(acc[r][x], pv, as_bh(vv[x]));
+      pv[r] = as_bh(_mm512_set1_epi32(pair));
+    }
+    for (int x = 0; x < NV; ++x) {
+      const __m512bh vx = as_bh(_mm512_loadu_si512(vp + (j2 * dp + d0 + 16 * x) * 2));
+      for (int r = 0; r < 4; ++r) acc[r][x] = _mm512_dpbf16_ps(acc[r][x], pv[r], vx);
     }
   }
   for (int r = 0; r < 4; ++r)
@@ -153,25 +158,51 @@ inline void for_d_chunks(int64_t dp, Kernel&& k) {
   }
 }
 
+// 2^x for the bf16 path, whose probabilities are rounded to bfloat16 (relative precision 2^-9)
+// right after: range reduction to x = n + f, |f| <= 1/2, and a degree-5 polynomial for 2^f
+// (relative error about 3e-6, far under the rounding that follows). -inf and anything below
+// -126 give 0.
+inline __m512 exp2_for_bf16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(x, n);
+  __m512 p = _mm512_set1_ps(1.3333558e-3f);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291e-3f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504109e-2f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
 // Online-softmax update of one key block: S (scaled, masked, float) -> P (stored as TP), per-row
-// max m, sum l and the rescale factor alpha for the previous output.
+// max m, sum l and the rescale factor alpha for the previous output. The float32 path holds
+// scores in natural-log units and uses the accurate exp; the bf16 path holds them in log2 units
+// (log2(e) is folded into the scale) and uses exp2_for_bf16.
 template <class TP>
 void softmax_block(float* s, TP* p, int64_t rows, int64_t nk, float* m, float* l, float* alpha) {
+  constexpr bool kBf16 = !std::is_same_v<TP, float>;
   for (int64_t r = 0; r < rows; ++r) {
     float* srow = s + r * kBK;
     __m512 mx = _mm512_set1_ps(m[r]);
     for (int64_t j = 0; j < nk; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(srow + j));
     const float mnew = simd::reduce_max(mx);
-    alpha[r] = m[r] == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(m[r] - mnew);
+    const float mold = m[r];
+    alpha[r] = mold == -std::numeric_limits<float>::infinity()
+                   ? 0.0f
+                   : (kBf16 ? std::exp2(mold - mnew) : std::exp(mold - mnew));
     const __m512 mv = _mm512_set1_ps(mnew);
     __m512 sum = _mm512_setzero_ps();
     for (int64_t j = 0; j < nk; j += 16) {
-      const __m512 e = simd::exp(_mm512_sub_ps(_mm512_loadu_ps(srow + j), mv));
-      sum = _mm512_add_ps(sum, e);
-      if constexpr (std::is_same_v<TP, float>) {
-        _mm512_storeu_ps(p + r * kBK + j, e);
-      } else {
+      const __m512 x = _mm512_sub_ps(_mm512_loadu_ps(srow + j), mv);
+      if constexpr (kBf16) {
+        const __m512 e = exp2_for_bf16(x);
+        sum = _mm512_add_ps(sum, e);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + r * kBK + j), (__m256i)_mm512_cvtneps_pbh(e));
+      } else {
+        const __m512 e = simd::exp(x);
+        sum = _mm512_add_ps(sum, e);
+        _mm512_storeu_ps(p + r * kBK + j, e);
       }
     }
     l[r] = l[r] * alpha[r] + simd::reduce_add(sum);
@@ -190,7 +221,9 @@ void run(const T* q, const T* k, const T* v, T* out, const Shapes& s, bool causa
   const int64_t dp = round_up(s.d, 16);  // V/O rows: whole 16-lane vectors
   const int64_t dq = round_up(s.d, 2);   // Q/K reduction length: whole bf16 pairs
   const int64_t lkp = round_up(s.lk, kBK);
-  const __m512 scale_v = _mm512_set1_ps(float(1.0 / std::sqrt(double(s.d))));
+  // bf16: scores in log2 units (see softmax_block).
+  const double log2e = kBf16 ? 1.4426950408889634 : 1.0;
+  const __m512 scale_v = _mm512_set1_ps(float(log2e / std::sqrt(double(s.d))));
   const int64_t chunks = (s.lq + kTaskRows - 1) / kTaskRows;
   const int64_t tasks = s.b * s.h * chunks;
   auto cvt = [](auto x) -> Elem {

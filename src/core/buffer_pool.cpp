@@ -1,0 +1,120 @@
+#include "core/buffer_pool.h"
+
+#include <cstdlib>
+#include <iterator>
+#include <list>
+#include <mutex>
+
+namespace sdfast::buffer_pool {
+
+namespace {
+
+// A cached block serves a request of at least half its size (activation sizes repeat exactly in
+// a denoising loop; the slack lets a block serve a slightly smaller tensor too).
+constexpr size_t kMaxSlack = 2;
+
+size_t rounded(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+struct Block {
+  void* p;
+  size_t bytes;  // allocated size (rounded)
+};
+
+// The process's one cache of free blocks. It is process-wide on purpose, as malloc's free lists
+// are: tensors outlive the objects that create them, so no owner could hold it.
+class Pool {
+ public:
+  void* allocate(size_t want, size_t* capacity) {
+    *capacity = want;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto best = free_.end();
+      for (auto it = free_.begin(); it != free_.end(); ++it)
+        if (it->bytes >= want && it->bytes <= want * kMaxSlack &&
+            (best == free_.end() || it->bytes < best->bytes))
+          best = it;
+      if (best != free_.end()) {
+        void* p = best->p;
+        *capacity = best->bytes;
+        cached_ -= best->bytes;
+        free_.erase(best);
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(64, want);
+    if (!p) {  // memory may be held here: give it back and try once more
+      trim();
+      p = std::aligned_alloc(64, want);
+    }
+    return p;
+  }
+
+  void release(void* p, size_t bytes) noexcept {
+    std::list<Block> evicted;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      try {
+        free_.push_back({p, bytes});
+      } catch (...) {
+        std::free(p);
+        return;
+      }
+      cached_ += bytes;
+      while (cached_ > kMaxCachedBytes && !free_.empty()) {
+        cached_ -= free_.front().bytes;
+        evicted.splice(evicted.end(), free_, free_.begin());
+      }
+    }
+    for (const Block& b : evicted) std::free(b.p);
+  }
+
+  void trim() noexcept {
+    std::list<Block> all;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      all.swap(free_);
+      cached_ = 0;
+    }
+    for (const Block& b : all) std::free(b.p);
+  }
+
+  size_t cached() noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::list<Block> free_;  // least recently released first
+  size_t cached_ = 0;
+};
+
+// Never destroyed: tensors held by other static objects may be released after exit() begins.
+Pool& pool() {
+  static Pool* p = new Pool;
+  return *p;
+}
+
+}  // namespace
+
+void* allocate(size_t bytes, size_t* capacity) {
+  const size_t want = rounded(bytes == 0 ? 1 : bytes);
+  *capacity = want;
+  if (!kEnabled || want < kMinPooledBytes) return std::aligned_alloc(64, want);
+  return pool().allocate(want, capacity);
+}
+
+void release(void* p, size_t capacity) noexcept {
+  if (!p) return;
+  if (!kEnabled || capacity < kMinPooledBytes) {
+    std::free(p);
+    return;
+  }
+  pool().release(p, capacity);
+}
+
+void trim() noexcept { pool().trim(); }
+
+size_t cached_bytes() noexcept { return pool().cached(); }
+
+}  // namespace sdfast::buffer_pool
