@@ -9,9 +9,9 @@ namespace sdfast::buffer_pool {
 
 namespace {
 
-// A cached block serves a request of at least half its size (activation sizes repeat exactly in
-// a denoising loop; the slack lets a block serve a slightly smaller tensor too).
-constexpr size_t kMaxSlack = 2;
+// A cached block serves a request of at least 4/5 of its size: activation sizes repeat exactly in
+// a denoising loop, and a block much larger than the request would hold memory nobody uses.
+bool fits(size_t block, size_t want) { return block >= want && block - want <= block / 5; }
 
 size_t rounded(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
@@ -26,11 +26,12 @@ class Pool {
  public:
   void* allocate(size_t want, size_t* capacity) {
     *capacity = want;
+    std::list<Block> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto best = free_.end();
       for (auto it = free_.begin(); it != free_.end(); ++it)
-        if (it->bytes >= want && it->bytes <= want * kMaxSlack &&
+        if (fits(it->bytes, want) &&
             (best == free_.end() || it->bytes < best->bytes))
           best = it;
       if (best != free_.end()) {
@@ -40,7 +41,17 @@ class Pool {
         free_.erase(best);
         return p;
       }
+      // No block fits: give back at least as much as is about to be allocated (least recently
+      // released first), so that the memory held (in use + cached) only grows when the cache is
+      // empty: the peak stays that of plain malloc (give or take the slack of reused blocks).
+      size_t freed = 0;
+      while (freed < want && !free_.empty()) {
+        freed += free_.front().bytes;
+        cached_ -= free_.front().bytes;
+        evicted.splice(evicted.end(), free_, free_.begin());
+      }
     }
+    for (const Block& b : evicted) std::free(b.p);
     void* p = std::aligned_alloc(64, want);
     if (!p) {  // memory may be held here: give it back and try once more
       trim();
