@@ -1,5 +1,6 @@
 #include "core/buffer_pool.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 #include <list>
@@ -38,15 +39,18 @@ class Pool {
         void* p = best->p;
         *capacity = best->bytes;
         cached_ -= best->bytes;
+        in_use_ += best->bytes;
+        high_water_ = std::max(high_water_, in_use_);
         free_.erase(best);
         return p;
       }
-      // No block fits: give back at least as much as is about to be allocated (least recently
-      // released first), so that the memory held (in use + cached) only grows when the cache is
-      // empty: the peak stays that of plain malloc (give or take the slack of reused blocks).
-      size_t freed = 0;
-      while (freed < want && !free_.empty()) {
-        freed += free_.front().bytes;
+      // No block fits: new memory. Cached blocks are given back (least recently released first)
+      // as far as needed for the memory held, in use + cached, to stay within the most that has
+      // ever been in use at once: the pool then never raises the process's peak above what plain
+      // malloc would reach (give or take the slack of reused blocks).
+      in_use_ += want;
+      high_water_ = std::max(high_water_, in_use_);
+      while (in_use_ + cached_ > high_water_ && !free_.empty()) {
         cached_ -= free_.front().bytes;
         evicted.splice(evicted.end(), free_, free_.begin());
       }
@@ -57,6 +61,10 @@ class Pool {
       trim();
       p = std::aligned_alloc(64, want);
     }
+    if (!p) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      in_use_ -= want;
+    }
     return p;
   }
 
@@ -64,6 +72,7 @@ class Pool {
     std::list<Block> evicted;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      in_use_ -= bytes;
       try {
         free_.push_back({p, bytes});
       } catch (...) {
@@ -97,7 +106,9 @@ class Pool {
  private:
   std::mutex mutex_;
   std::list<Block> free_;  // least recently released first
-  size_t cached_ = 0;
+  size_t cached_ = 0;      // bytes in free_
+  size_t in_use_ = 0;      // bytes of pooled-size blocks handed out and not yet released
+  size_t high_water_ = 0;  // the most in_use_ has been
 };
 
 // Never destroyed: tensors held by other static objects may be released after exit() begins.
