@@ -58,6 +58,9 @@ struct BenchReport {
 // measuring anything); a measurement that fails is reported in the tables, not thrown.
 BenchReport run_benchmarks(const BenchOptions& options);
 
+// "sdfast-bench-20250131-120000.json" (UTC now): the report's default file name.
+std::string default_json_report_name();
+
 // The markdown tables of a JSON report written by run_benchmarks (e.g. to re-render a saved run).
 // Throws Error when `json_text` is not such a report.
 std::string render_report_markdown(const std::string& json_text);

@@ -41,6 +41,8 @@ void write_atomically(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+std::string default_json_report_name() { return utc_now("sdfast-bench-%Y%m%d-%H%M%S.json"); }
+
 BenchReport run_benchmarks(const BenchOptions& options) {
   BenchOptions o = options;
   if (o.child_command.empty()) fail_argument("bench: child_command is empty");

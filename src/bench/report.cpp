@@ -163,13 +163,12 @@ json make_notes(const RunInfo& run, const std::vector<Measured>& measured) {
 
 }  // namespace
 
-std::string utc_now() {
+std::string utc_now(const char* format) {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  char buf[128];
+  return std::string(buf, std::strftime(buf, sizeof buf, format, &tm));
 }
 
 json make_report_json(const RunInfo& run, const std::vector<Measured>& measured) {

@@ -38,8 +38,8 @@ struct RunInfo {
   bool complete = false;
 };
 
-// "2025-01-31T12:00:00Z" for now.
-std::string utc_now();
+// The current UTC time in strftime `format` ("2025-01-31T12:00:00Z" by default).
+std::string utc_now(const char* format = "%Y-%m-%dT%H:%M:%SZ");
 
 nlohmann::json make_report_json(const RunInfo& run, const std::vector<Measured>& measured);
 

@@ -2,7 +2,6 @@
 // BENCHMARKS.md). Prints markdown tables on stdout, progress on stderr, and writes a JSON report.
 #include <unistd.h>
 
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -29,16 +28,6 @@ struct BenchArgs {
   std::string one_job;
   std::string one_result;
 };
-
-// "sdfast-bench-20250131-120000.json" (UTC), a name no earlier run used.
-std::string default_json_name() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "sdfast-bench-%Y%m%d-%H%M%S.json", &tm);
-  return buf;
-}
 
 // Refuses to replace an existing file unless asked, and a folder or a missing parent folder
 // (checked before hours of measurements, not after).
@@ -120,7 +109,7 @@ void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv) {
       bench::BenchOptions o = args->options;
       if (o.quick && cmd->count("--repeats") == 0) o.repeats = 1;
       if (o.quick && cmd->count("--warmup") == 0) o.warmup = 1;
-      o.json_path = args->json_path.empty() ? default_json_name() : args->json_path;
+      o.json_path = args->json_path.empty() ? bench::default_json_report_name() : args->json_path;
       check_output(o.json_path, args->overwrite, "--json");
       if (!args->markdown_path.empty())
         check_output(args->markdown_path, args->overwrite, "--markdown");
