@@ -100,20 +100,10 @@ inline void store(bf16_t* p, __m512 v, __mmask16 m) {
 
 inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1u); }
 
-inline float reduce_add(__m512 v) {
-  __m256 m = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 x = _mm_add_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_add_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
-inline float reduce_max(__m512 v) {
-  __m256 m = _mm256_max_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 x = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
-  x = _mm_max_ss(x, _mm_movehdup_ps(x));
-  return _mm_cvtss_f32(x);
-}
+// Horizontal sum and maximum of the 16 lanes (the compiler's reductions: halves, then quarters,
+// then pairs).
+inline float reduce_add(__m512 v) { return _mm512_reduce_add_ps(v); }
+inline float reduce_max(__m512 v) { return _mm512_reduce_max_ps(v); }
 
 // Applies f (a __m512 -> __m512 function) to n elements of src into dst, in blocks of 16 with a
 // masked tail.
