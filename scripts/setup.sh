@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(g++ make cmake pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev
-          libpng-dev libgtest-dev libbenchmark-dev)
+# libdnnl-dev's dnnl-config.cmake calls find_package(OpenCL): its library and headers are needed
+# to configure even a CPU-only build (ocl-icd-opencl-dev, opencl-headers).
+PACKAGES=(g++ make cmake pkg-config libdnnl-dev ocl-icd-opencl-dev opencl-headers
+          nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libgtest-dev libbenchmark-dev)
 cmake_args=()
 for arg in "$@"; do
   if [ "$arg" = "--with-clang" ]; then
