@@ -37,7 +37,7 @@ DType dtype_param(const Job& job) {
 RuntimeOptions runtime_options(const Job& job) {
   RuntimeOptions o;
   o.threads = param<int>(job, "threads", 0);
-  o.compute = dtype_param(job);
+  o.precision = dtype_param(job);
   const std::string attention = param<std::string>(job, "attention", "flash");
   if (attention != "flash" && attention != "naive")
     fail_argument("bench job '", job.id, "': attention must be flash or naive, got '", attention,

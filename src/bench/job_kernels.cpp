@@ -47,7 +47,7 @@ nlohmann::json run_attention_job(const Job& job) {
   const uint64_t seed = param<uint64_t>(job, "seed", 0);
   RuntimeOptions ro;
   ro.threads = param<int>(job, "threads", 0);
-  ro.compute = dtype_of(job);
+  ro.precision = dtype_of(job);
   ro.attention = kernel == "naive" ? AttentionKernel::Naive : AttentionKernel::Flash;
   Runtime rt(ro);
 
@@ -56,7 +56,7 @@ nlohmann::json run_attention_job(const Job& job) {
   const auto input = [&](int64_t len, uint64_t s) {
     Tensor t = Tensor::empty({batch, len, heads * head_dim}, DType::F32);
     fill_randn(t.data<float>(), t.numel(), s);
-    return ro.compute == DType::F32 ? t : t.to(ro.compute);
+    return ro.precision == DType::F32 ? t : t.to(ro.precision);
   };
   const Tensor q = input(tokens, seed + 1), k = input(kv_tokens, seed + 2),
                v = input(kv_tokens, seed + 3);
@@ -82,7 +82,7 @@ nlohmann::json run_matmul_job(const Job& job) {
   const dt in = dtype == DType::BF16 ? dt::bf16 : dt::f32;
   RuntimeOptions ro;
   ro.threads = param<int>(job, "threads", 0);
-  ro.compute = dtype;
+  ro.precision = dtype;
   Runtime rt(ro);
 
   nlohmann::json result;

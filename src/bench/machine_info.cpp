@@ -1,5 +1,7 @@
 #include "bench/machine_info.h"
 
+#include "ops/dnnl_util.h"
+
 #include <omp.h>
 #include <sched.h>
 #include <sys/utsname.h>
@@ -12,6 +14,9 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/runtime.h"
+#include "sdfast/system.h"
+#include "simd/dispatch.h"
 
 namespace sdfast::bench {
 
@@ -42,33 +47,6 @@ std::string read_file_or_empty(const std::string& path) {
   return os.str();
 }
 
-std::string cpu_isa_name(dnnl::cpu_isa isa) {
-  switch (isa) {
-    case dnnl::cpu_isa::all:
-      return "all";
-    case dnnl::cpu_isa::sse41:
-      return "sse41";
-    case dnnl::cpu_isa::avx:
-      return "avx";
-    case dnnl::cpu_isa::avx2:
-      return "avx2";
-    case dnnl::cpu_isa::avx2_vnni:
-      return "avx2_vnni";
-    case dnnl::cpu_isa::avx512_mic:
-      return "avx512_mic";
-    case dnnl::cpu_isa::avx512_mic_4ops:
-      return "avx512_mic_4ops";
-    case dnnl::cpu_isa::avx512_core:
-      return "avx512_core";
-    case dnnl::cpu_isa::avx512_core_vnni:
-      return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core_bf16:
-      return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_amx:
-      return "avx512_core_amx";
-  }
-  return "unknown (" + std::to_string(int(isa)) + ")";
-}
 
 }  // namespace
 
@@ -119,7 +97,18 @@ MachineInfo read_machine_info(int threads) {
   const dnnl_version_t* v = dnnl_version();
   m.onednn_version = str_cat(v->major, ".", v->minor, ".", v->patch);
   if (v->hash && std::string(v->hash) != "N/A") m.onednn_version += str_cat(" (", v->hash, ")");
-  m.onednn_cpu_isa = cpu_isa_name(dnnl::get_effective_cpu_isa());
+  {
+    const Runtime rt;  // applies this process's kernel variant, and oneDNN's cap with it
+    const simd::Dispatch& d = simd::dispatch();
+    m.kernel_variant = simd::isa_name(d.chosen);
+    m.kernel_variant_best = simd::isa_name(d.best);
+    m.kernel_target = d.kernels->target;
+    m.kernel_note = d.note;
+    for (simd::Isa isa : simd::variants_up_to(d.best)) m.kernel_variants_available.push_back(simd::isa_name(isa));
+    m.cpu_features = d.cpu.flag_list();
+    m.bf16_native = simd::native_bf16(d.chosen);
+  }
+  m.onednn_cpu_isa = ops::onednn_cpu_isa();
 #if defined(__clang__)
   m.compiler = str_cat("clang ", __clang_major__, ".", __clang_minor__, ".", __clang_patchlevel__);
 #elif defined(__GNUC__)
@@ -127,7 +116,7 @@ MachineInfo read_machine_info(int threads) {
 #endif
   for (const char* name :
        {"OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES", "GOMP_SPINCOUNT",
-        "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ONEDNN_CPU_ISA_HINTS", "ONEDNN_VERBOSE",
+        "SDFAST_ISA", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "ONEDNN_CPU_ISA_HINTS", "ONEDNN_VERBOSE",
         "DNNL_VERBOSE", "ONEDNN_PRIMITIVE_CACHE_CAPACITY", "MALLOC_ARENA_MAX"})
     if (const char* v = std::getenv(name)) m.environment.emplace_back(name, v);
   return m;
@@ -146,6 +135,13 @@ nlohmann::json MachineInfo::to_json() const {
           {"onednn_version", onednn_version},
           {"onednn_cpu_isa", onednn_cpu_isa},
           {"compiler", compiler},
+          {"cpu_features", cpu_features},
+          {"kernel_variant", kernel_variant},
+          {"kernel_variant_best", kernel_variant_best},
+          {"kernel_variants_available", kernel_variants_available},
+          {"kernel_target", kernel_target},
+          {"kernel_note", kernel_note},
+          {"bf16_native", bf16_native},
           {"environment", nlohmann::json(std::map<std::string, std::string>(environment.begin(),
                                                                             environment.end()))}};
 }
@@ -160,9 +156,39 @@ std::string MachineInfo::summary() const {
     first = false;
   }
   for (const auto& [k, v] : environment) os << "; " << k << "=" << v;
+  os << "; kernels " << kernel_variant << " (" << kernel_target << ")";
   os << "; oneDNN " << onednn_version << " (JIT ISA " << onednn_cpu_isa << "); Linux " << kernel
      << "; " << compiler;
   return os.str();
 }
 
+std::string MachineInfo::report() const {
+  std::ostringstream os;
+  os << "CPU:              " << cpu.model << ", " << cpu.logical_cpus << " logical CPUs (" << cpus_allowed
+     << " allowed), " << int(memory_total_mb / 1024.0 + 0.5) << " GiB\n";
+  os << "Features:         " << cpu_features << "\n";
+  os << "Kernel variant:   " << kernel_variant << " (Highway target " << kernel_target << "; best here "
+     << kernel_variant_best << "; SDFAST_ISA=" << (std::getenv("SDFAST_ISA") ? std::getenv("SDFAST_ISA") : "unset") << ")\n";
+  if (!kernel_note.empty()) os << "                  " << kernel_note << "\n";
+  os << "Variants here:    ";
+  for (size_t i = 0; i < kernel_variants_available.size(); ++i) os << (i ? " " : "") << kernel_variants_available[i];
+  os << "\n";
+  os << "Half precision:   "
+     << (bf16_native ? "bf16 native (AVX512-BF16 dot products); --dtype auto runs bf16"
+                     : "bf16 weights stored in 16 bits, float32 arithmetic (no native bf16); --dtype auto runs f32")
+     << "\n";
+  os << "oneDNN:           " << onednn_version << ", JIT ISA " << onednn_cpu_isa << "\n";
+  os << "Threads:          " << threads << "\n";
+  os << "Build:            sdfast " << sdfast::version() << ", " << compiler << ", Linux " << kernel << "\n";
+  for (const auto& [k, v] : environment) os << "Environment:      " << k << "=" << v << "\n";
+  return os.str();
+}
+
 }  // namespace sdfast::bench
+
+namespace sdfast {
+
+std::string machine_report(int threads) { return bench::read_machine_info(threads).report(); }
+std::string machine_report_json(int threads) { return bench::read_machine_info(threads).to_json().dump(2); }
+
+}  // namespace sdfast

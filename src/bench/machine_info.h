@@ -33,12 +33,20 @@ struct MachineInfo {
   std::string onednn_version;  // "2.6.3"
   std::string onednn_cpu_isa;  // dnnl_get_effective_cpu_isa, e.g. "avx512_core_bf16"
   std::string compiler;
+  // The kernel variant (simd/dispatch.h): chosen, the best this CPU runs, the Highway target of
+  // its table, why a request was capped, and whether bf16 matrix products run natively.
+  std::string kernel_variant, kernel_variant_best, kernel_target, kernel_note;
+  std::vector<std::string> kernel_variants_available;
+  std::string cpu_features;  // as detected by cpuid (simd::CpuFeatures::flag_list)
+  bool bf16_native = false;
   // Environment variables that change how fast the engine runs (OpenMP, oneDNN), where set.
   std::vector<std::pair<std::string, std::string>> environment;
 
   nlohmann::json to_json() const;
   // "AMD EPYC, 2 logical CPUs (2 threads used); avx512f yes, avx512_bf16 yes, amx_bf16 no ...".
   std::string summary() const;
+  // Several "Key: value" lines, for `sdfast info`.
+  std::string report() const;
 };
 
 // Reads the running machine. `threads`: what the measurements are told to use (0: all cores).

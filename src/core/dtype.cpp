@@ -1,7 +1,7 @@
 #include "core/dtype.h"
 
 #include "core/error.h"
-#include "core/simd.h"
+#include "simd/dispatch.h"
 
 namespace sdfast {
 
@@ -109,15 +109,10 @@ void convert_to_f32(const void* src_v, DType from, float* dst, size_t n) {
     case DType::F16:
       for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load_unaligned<uint16_t>(src + 2 * i));
       return;
-    case DType::BF16: {
-      size_t i = 0;
-#if defined(__AVX512F__)
-      for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(dst + i, simd::load(reinterpret_cast<const bf16_t*>(src + 2 * i)));
-#endif
-      for (; i < n; ++i) dst[i] = bf16_to_f32(load_unaligned<uint16_t>(src + 2 * i));
+    case DType::BF16:
+      simd::dispatch().kernels->unary(simd::Unary::Copy, 0.0f, src, simd::Elem::BF16, dst, simd::Elem::F32,
+                                      int64_t(n));
       return;
-    }
     case DType::F64:
       for (size_t i = 0; i < n; ++i) dst[i] = float(load_unaligned<double>(src + 8 * i));
       return;
@@ -150,18 +145,10 @@ void convert_from_f32(const float* src, void* dst_v, DType to, size_t n) {
         std::memcpy(dst + 2 * i, &h, 2);
       }
       return;
-    case DType::BF16: {
-      size_t i = 0;
-#if defined(__AVX512F__)
-      for (; i + 16 <= n; i += 16)
-        simd::store(reinterpret_cast<bf16_t*>(dst + 2 * i), _mm512_loadu_ps(src + i));
-#endif
-      for (; i < n; ++i) {
-        uint16_t h = f32_to_bf16(src[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
-      }
+    case DType::BF16:
+      simd::dispatch().kernels->unary(simd::Unary::Copy, 0.0f, src, simd::Elem::F32, dst, simd::Elem::BF16,
+                                      int64_t(n));
       return;
-    }
     case DType::F64:
       for (size_t i = 0; i < n; ++i) {
         double d = src[i];

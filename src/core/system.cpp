@@ -8,10 +8,14 @@
 #include <string>
 
 #include "core/error.h"
+#include "simd/dispatch.h"
 
 namespace sdfast {
 
 namespace fs = std::filesystem;
+
+std::string kernel_variant() { return simd::isa_name(simd::dispatch().chosen); }
+std::string kernel_variant_capped() { return simd::dispatch().note; }
 
 double peak_rss_mb() {
   std::ifstream in("/proc/self/status");

@@ -78,7 +78,7 @@ std::vector<GoldenResult> run_golden(const std::vector<std::string>& paths,
     fail_argument("golden: --dtype must be f32 or bf16, got '", options.dtype, "'");
   RuntimeOptions ro;
   ro.threads = options.threads;
-  ro.compute = options.dtype == "bf16" ? DType::BF16 : DType::F32;
+  ro.precision = options.dtype == "bf16" ? DType::BF16 : DType::F32;
   Runtime rt(ro);
   std::vector<GoldenResult> results;
   for (const std::string& dir : expand_case_dirs(paths)) {

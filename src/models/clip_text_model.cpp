@@ -79,7 +79,7 @@ CLIPTextModel::CLIPTextModel(Runtime& rt, WeightSource& weights, const CLIPTextC
   const Weights w = Weights(weights)["text_model"];
   const int64_t d = c.hidden_size;
   token_embedding_ =
-      w["embeddings"]["token_embedding"].get("weight", {c.vocab_size, d}, rt.compute());
+      w["embeddings"]["token_embedding"].get("weight", {c.vocab_size, d}, rt.weights());
   position_embedding_ = w["embeddings"]["position_embedding"].get(
       "weight", {c.max_position_embeddings, d}, DType::F32);
   for (int i = 0; i < c.num_hidden_layers; ++i)

@@ -11,7 +11,7 @@ namespace {
 // A 1x1 convolution (weight [out, in, 1, 1]) or a Linear layer (weight [out, in]) as a Linear.
 ops::Linear projection(Runtime& rt, const Weights& w, int64_t in, int64_t out, bool linear) {
   if (linear) return ops::Linear(rt, w, in, out);
-  Tensor weight = w.get("weight", {out, in, 1, 1}, rt.compute()).reshape({out, in});
+  Tensor weight = w.get("weight", {out, in, 1, 1}, rt.weights()).reshape({out, in});
   return ops::Linear(rt, std::move(weight), w.get("bias", {out}, DType::F32));
 }
 

@@ -20,7 +20,7 @@ UNet2DConditionModel::UNet2DConditionModel(Runtime& rt, const UNet2DConditionMod
     : config_(config) {
   const UNet2DConditionModelConfig& c = config_;
   const int64_t params_before = weights.parameters_loaded();
-  const Weights w(weights, rt.compute());
+  const Weights w(weights, rt.weights());
   const int n = c.num_blocks();
   SDFAST_CHECK(
       n > 0 && int(c.down_block_types.size()) == n && int(c.up_block_types.size()) == n &&

@@ -7,7 +7,6 @@
 #include <limits>
 #include <vector>
 
-#include "ops/attention_flash_avx512.h"
 #include "ops/dnnl_util.h"
 #include "ops/elem.h"
 
@@ -31,9 +30,6 @@ Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, int heads) 
   return {q.dim(0), q.dim(1), k.dim(1), heads, q.dim(2) / heads};
 }
 
-constexpr int64_t kBlockQ = 32;
-constexpr int64_t kBlockK = 128;
-
 }  // namespace
 
 Tensor attention(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v, int heads,
@@ -43,99 +39,113 @@ Tensor attention(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
              : attention_flash(rt, q, k, v, heads, causal);
 }
 
-Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v, int heads,
-                       bool causal) {
-  const Dims s = check_inputs(q, k, v, heads);
-#if defined(__AVX512F__)
-  Tensor out = Tensor::empty({s.b, s.lq, s.h * s.d}, q.dtype());
-  if (avx512::flash_attention(q, k, v, out, heads, causal)) return out;
-#endif
-  return attention_flash_portable(rt, q, k, v, heads, causal);
-}
+namespace {
 
-Tensor attention_flash_portable(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
-                                int heads, bool causal) {
-  const Dims s = check_inputs(q, k, v, heads);
+// Flash attention: per task (batch b, head h, a range of query rows), K and V of that head are
+// packed once into the layouts the block kernels stream (simd/kernels.h), then query blocks of
+// kFlashQ rows run against all keys with an online softmax. `Elem` is the packed element: float
+// for the float32 kernel, uint16_t (bf16 bits) for the native bf16 one.
+template <class T, class Elem>
+void flash_run(const simd::Kernels& kern, const T* q, const T* k, const T* v, T* out, const Dims& s,
+               bool causal) {
+  using simd::kFlashK;
+  using simd::kFlashQ;
+  constexpr bool kBf16 = std::is_same_v<Elem, uint16_t>;
+  const auto block_kernel = kBf16 ? kern.flash_bf16 : kern.flash_f32;
   const int64_t hd = s.h * s.d;
-  Tensor out = Tensor::empty({s.b, s.lq, hd}, q.dtype());
-  const float scale = float(1.0 / std::sqrt(double(s.d)));
-  const int64_t q_blocks = (s.lq + kBlockQ - 1) / kBlockQ;
-  dispatch_float(q.dtype(), [&](auto in_tag) {
-    using TI = decltype(in_tag);
-    dispatch_float(out.dtype(), [&](auto out_tag) {
-      using TO = decltype(out_tag);
-      const TI* qp = q.data<TI>();
-      const TI* kp = k.data<TI>();
-      const TI* vp = v.data<TI>();
-      TO* op = out.data<TO>();
+  const int64_t dp = (s.d + 15) / 16 * 16;  // V/O rows: whole vectors of every width
+  const int64_t dq = (s.d + 1) / 2 * 2;     // Q/K reduction length: whole bf16 pairs
+  const int64_t lkp = (s.lk + kFlashK - 1) / kFlashK * kFlashK;
+  constexpr int64_t kTaskRows = 256;
+  const int64_t chunks = (s.lq + kTaskRows - 1) / kTaskRows;
+  const int64_t tasks = s.b * s.h * chunks;
+  const auto pack = [](T x) -> Elem {
+    if constexpr (kBf16) {
+      if constexpr (std::is_same_v<T, bf16_t>) return x.bits;
+      else return f32_to_bf16(x);
+    } else {
+      return load(&x, 0);
+    }
+  };
 #pragma omp parallel
-      {
-        std::vector<float> qs(size_t(kBlockQ * s.d)), o(size_t(kBlockQ * s.d));
-        std::vector<float> kb(size_t(kBlockK * s.d)), vb(size_t(kBlockK * s.d));
-        std::vector<float> sc(size_t(kBlockQ * kBlockK)), m(kBlockQ), l(kBlockQ);
-#pragma omp for collapse(3) schedule(dynamic)
-        for (int64_t b = 0; b < s.b; ++b) {
-          for (int64_t h = 0; h < s.h; ++h) {
-            for (int64_t qb = 0; qb < q_blocks; ++qb) {
-              const int64_t q0 = qb * kBlockQ, nq = std::min(kBlockQ, s.lq - q0);
-              for (int64_t i = 0; i < nq; ++i)
-                for (int64_t d = 0; d < s.d; ++d)
-                  qs[size_t(i * s.d + d)] = load(qp, (b * s.lq + q0 + i) * hd + h * s.d + d) * scale;
-              std::fill(o.begin(), o.end(), 0.0f);
-              std::fill(m.begin(), m.end(), -std::numeric_limits<float>::infinity());
-              std::fill(l.begin(), l.end(), 0.0f);
-              const int64_t k_end = causal ? std::min(s.lk, q0 + nq) : s.lk;
-              for (int64_t k0 = 0; k0 < k_end; k0 += kBlockK) {
-                const int64_t nk = std::min(kBlockK, k_end - k0);
-                for (int64_t j = 0; j < nk; ++j) {
-                  const int64_t row = (b * s.lk + k0 + j) * hd + h * s.d;
-                  for (int64_t d = 0; d < s.d; ++d) {
-                    kb[size_t(j * s.d + d)] = load(kp, row + d);
-                    vb[size_t(j * s.d + d)] = load(vp, row + d);
-                  }
-                }
-                for (int64_t i = 0; i < nq; ++i) {
-                  float* srow = &sc[size_t(i * kBlockK)];
-                  const float* qi = &qs[size_t(i * s.d)];
-                  float mx = m[size_t(i)];
-                  for (int64_t j = 0; j < nk; ++j) {
-                    const float* kj = &kb[size_t(j * s.d)];
-                    float acc = 0;
-#pragma omp simd reduction(+ : acc)
-                    for (int64_t d = 0; d < s.d; ++d) acc += qi[d] * kj[d];
-                    if (causal && k0 + j > q0 + i) acc = -std::numeric_limits<float>::infinity();
-                    srow[j] = acc;
-                    mx = std::max(mx, acc);
-                  }
-                  const float alpha = std::exp(m[size_t(i)] - mx);  // exp(-inf) = 0 on the first block
-                  float sum = 0;
-                  for (int64_t j = 0; j < nk; ++j) {
-                    const float p = std::exp(srow[j] - mx);
-                    srow[j] = p;
-                    sum += p;
-                  }
-                  l[size_t(i)] = l[size_t(i)] * alpha + sum;
-                  m[size_t(i)] = mx;
-                  float* oi = &o[size_t(i * s.d)];
-                  for (int64_t d = 0; d < s.d; ++d) oi[d] *= alpha;
-                  for (int64_t j = 0; j < nk; ++j) {
-                    const float p = srow[j];
-                    const float* vj = &vb[size_t(j * s.d)];
-#pragma omp simd
-                    for (int64_t d = 0; d < s.d; ++d) oi[d] += p * vj[d];
-                  }
-                }
-              }
-              for (int64_t i = 0; i < nq; ++i) {
-                const float inv = 1.0f / l[size_t(i)];
-                for (int64_t d = 0; d < s.d; ++d)
-                  store(op, (b * s.lq + q0 + i) * hd + h * s.d + d, o[size_t(i * s.d + d)] * inv);
-              }
+  {
+    std::vector<Elem> kbuf(size_t(dq * lkp)), vbuf(size_t(dp * lkp)), qbuf(size_t(kFlashQ * dq));
+    std::vector<float> sbuf(size_t(kFlashQ * kFlashK)), obuf(size_t(kFlashQ * dp));
+    std::vector<Elem> pbuf(size_t(kFlashQ * kFlashK));
+    std::vector<float> m(kFlashQ), l(kFlashQ), alpha(kFlashQ);
+    int64_t packed_bh = -1;
+#pragma omp for schedule(dynamic)
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t bh = t / chunks, chunk = t % chunks;
+      const int64_t b = bh / s.h, h = bh % s.h;
+      const int64_t q_begin = chunk * kTaskRows, q_end = std::min(s.lq, q_begin + kTaskRows);
+      if (packed_bh != bh) {  // K and V of this (b, h), zero padded
+        std::fill(kbuf.begin(), kbuf.end(), Elem{});
+        std::fill(vbuf.begin(), vbuf.end(), Elem{});
+        for (int64_t j = 0; j < s.lk; ++j) {
+          const T* krow = k + (b * s.lk + j) * hd + h * s.d;
+          const T* vrow = v + (b * s.lk + j) * hd + h * s.d;
+          for (int64_t d = 0; d < s.d; ++d) {
+            if constexpr (kBf16) {
+              kbuf[size_t(((d / 2) * lkp + j) * 2 + d % 2)] = pack(krow[d]);
+              vbuf[size_t(((j / 2) * dp + d) * 2 + j % 2)] = pack(vrow[d]);
+            } else {
+              kbuf[size_t(d * lkp + j)] = pack(krow[d]);
+              vbuf[size_t(j * dp + d)] = pack(vrow[d]);
             }
           }
         }
+        packed_bh = bh;
       }
-    });
+      for (int64_t q0 = q_begin; q0 < q_end; q0 += kFlashQ) {
+        const int64_t nq = std::min(kFlashQ, q_end - q0);
+        std::fill(qbuf.begin(), qbuf.end(), Elem{});
+        for (int64_t i = 0; i < nq; ++i)
+          for (int64_t d = 0; d < s.d; ++d) qbuf[size_t(i * dq + d)] = pack(q[(b * s.lq + q0 + i) * hd + h * s.d + d]);
+        simd::FlashBlock blk{};
+        blk.q = qbuf.data();
+        blk.k = kbuf.data();
+        blk.v = vbuf.data();
+        blk.d = s.d;
+        blk.dq = dq;
+        blk.dp = dp;
+        blk.lkp = lkp;
+        blk.nq = nq;
+        blk.q0 = q0;
+        blk.k_end = causal ? std::min(s.lk, q0 + nq) : s.lk;
+        blk.causal = causal;
+        blk.o = obuf.data();
+        blk.s = sbuf.data();
+        blk.p = pbuf.data();
+        blk.m = m.data();
+        blk.l = l.data();
+        blk.alpha = alpha.data();
+        block_kernel(blk);
+        for (int64_t i = 0; i < nq; ++i) {
+          T* orow = out + (b * s.lq + q0 + i) * hd + h * s.d;
+          for (int64_t d = 0; d < s.d; ++d) store(orow, d, obuf[size_t(i * dp + d)]);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v, int heads,
+                       bool causal) {
+  const Dims s = check_inputs(q, k, v, heads);
+  Tensor out = Tensor::empty({s.b, s.lq, s.h * s.d}, q.dtype());
+  if (out.numel() == 0) return out;
+  const simd::Kernels& kern = rt.kernels();
+  dispatch_float(q.dtype(), [&](auto tag_v) {
+    using T = decltype(tag_v);
+    // bf16 inputs use the native bf16 kernel where the CPU has one, the float32 kernel otherwise.
+    if (std::is_same_v<T, bf16_t> && kern.flash_bf16) {
+      flash_run<T, uint16_t>(kern, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), s, causal);
+    } else {
+      flash_run<T, float>(kern, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), s, causal);
+    }
   });
   return out;
 }

@@ -15,13 +15,11 @@ Tensor attention(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
                  bool causal = false);
 
 // Memory-efficient: tiles of queries against streamed blocks of keys with an online softmax;
-// the Lq x Lk score matrix is never materialised. float32 accumulation.
+// the Lq x Lk score matrix is never materialised. float32 accumulation. Runs the block kernels of
+// the runtime's kernel variant (simd/kernels.h): native bf16 dot products for bf16 inputs where the
+// CPU has them, float32 otherwise.
 Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v, int heads,
                        bool causal = false);
-
-// The portable (no intrinsics) version of attention_flash, used where AVX-512 is not available.
-Tensor attention_flash_portable(Runtime& rt, const Tensor& q, const Tensor& k, const Tensor& v,
-                                int heads, bool causal = false);
 
 // Reference formulation: the full [B, H, Lq, Lk] score matrix (oneDNN batched matmuls + softmax),
 // as Diffusers' default attention processor computes it.

@@ -12,9 +12,9 @@ Conv2d::Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec) : spec_(sp
                "Conv2d '", w.prefix(), "': invalid channels/kernel/stride/padding (in ",
                spec.in_channels, ", out ", spec.out_channels, ", kernel ", spec.kernel, ")");
   const int64_t o = spec.out_channels, i = spec.in_channels, k = spec.kernel;
-  Tensor weight = w.get("weight", {o, i, k, k}, rt.compute());
+  Tensor weight = w.get("weight", {o, i, k, k}, rt.weights());
   weights_ = PackedWeights(std::move(weight),
-                           dnnl::memory::desc({o, i, k, k}, to_dnnl(rt.compute()), tag::oihw));
+                           dnnl::memory::desc({o, i, k, k}, to_dnnl(rt.weights()), tag::oihw));
   if (spec.bias) bias_ = w.get("bias", {o}, DType::F32);
 }
 
@@ -47,7 +47,11 @@ const Conv2d::Prim& Conv2d::primitive(Runtime& rt, int64_t n, int64_t h, int64_t
                                                     dnnl::algorithm::convolution_direct, src_md,
                                                     wei_md, dst_md, strides, pad_l, pad_r);
   Prim prim;
-  prim.pd = dnnl::convolution_forward::primitive_desc(desc, attr, rt.engine());
+  prim.pd = make_primitive_desc(
+      "the " + std::to_string(k) + "x" + std::to_string(k) + " convolution (stride " +
+          std::to_string(s) + ", padding " + std::to_string(p) + ") " + describe(src_md) +
+          " (NCHW) with weights " + describe(wei_md) + " -> " + describe(dst_md),
+      [&] { return dnnl::convolution_forward::primitive_desc(desc, attr, rt.engine()); });
   prim.prim = dnnl::convolution_forward(prim.pd);
   return cache_.emplace(key, std::move(prim)).first->second;
 }
@@ -71,9 +75,10 @@ Tensor Conv2d::run(Runtime& rt, const Tensor& x_in, const Tensor* residual) cons
   } else {
     y = Tensor::empty({dims[0], dims[2], dims[3], dims[1]}, rt.activation());
   }
+  const BoundWeights bound = weights_.get(rt, p.pd.weights_desc());
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, as_memory(rt, p.pd.src_desc(), x)},
-      {DNNL_ARG_WEIGHTS, weights_.get(rt, p.pd.weights_desc())},
+      {DNNL_ARG_WEIGHTS, bound.memory},
       {DNNL_ARG_DST, as_memory(rt, dst_md, y)}};
   if (spec_.bias) args[DNNL_ARG_BIAS] = as_memory(rt, p.pd.bias_desc(), bias_);
   p.prim.execute(rt.stream(), args);

@@ -1,18 +1,73 @@
 #include "ops/dnnl_util.h"
 
+#include <algorithm>
+
 namespace sdfast::ops {
 
-dnnl::memory PackedWeights::get(Runtime& rt, const dnnl::memory::desc& want) {
-  if (want != md_) {
-    Tensor packed = Tensor::empty({int64_t(want.get_size())}, DType::U8);
+std::string onednn_cpu_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::all: return "all";
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+  }
+  return "unknown (" + std::to_string(int(dnnl::get_effective_cpu_isa())) + ")";
+}
+
+std::string describe(const dnnl::memory::desc& md) {
+  std::string out;
+  switch (md.data_type()) {
+    case dt::f32: out = "f32"; break;
+    case dt::bf16: out = "bf16"; break;
+    case dt::f16: out = "f16"; break;
+    case dt::s32: out = "s32"; break;
+    case dt::s8: out = "s8"; break;
+    case dt::u8: out = "u8"; break;
+    default: out = "dtype " + std::to_string(int(md.data_type()));
+  }
+  out += "[";
+  const auto dims = md.dims();
+  for (size_t i = 0; i < dims.size(); ++i) out += (i ? "," : "") + std::to_string(dims[i]);
+  return out + "]";
+}
+
+BoundWeights PackedWeights::get(Runtime& rt, const dnnl::memory::desc& want) {
+  // The layout kept: `want` itself, or `want`'s layout with the stored dtype.
+  dnnl::memory::desc keep = want;
+  if (want.data_type() != md_.data_type()) {
+    SDFAST_CHECK(md_.data_type() == dt::bf16 && want.data_type() == dt::f32, "weights stored as ",
+                 describe(md_), " cannot feed a primitive that wants ", describe(want));
+    keep.data.data_type = dnnl_bf16;
+  }
+  if (keep != md_) {
+    Tensor packed = Tensor::empty({int64_t(keep.get_size())}, DType::U8);
     dnnl::memory src(md_, rt.engine(), data_.raw_data());
-    dnnl::memory dst(want, rt.engine(), packed.raw_data());
+    dnnl::memory dst(keep, rt.engine(), packed.raw_data());
     dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
     rt.stream().wait();
     data_ = std::move(packed);
-    md_ = want;
+    md_ = keep;
   }
-  return dnnl::memory(md_, rt.engine(), data_.raw_data());
+  if (keep == want) return {dnnl::memory(md_, rt.engine(), data_.raw_data()), Tensor()};
+  // bf16 -> float32, element by element over the whole buffer (padding included: zeros stay zeros).
+  const int64_t n = int64_t(md_.get_size() / 2);
+  Tensor expanded = Tensor::empty({n}, DType::F32);
+  const auto* src = static_cast<const uint16_t*>(data_.raw_data());
+  float* dst = expanded.data<float>();
+  const simd::Kernels& kern = rt.kernels();
+  constexpr int64_t kChunk = 64 * 1024;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c)
+    kern.unary(simd::Unary::Copy, 0.0f, src + c * kChunk, simd::Elem::BF16, dst + c * kChunk, simd::Elem::F32,
+               std::min(kChunk, n - c * kChunk));
+  return {dnnl::memory(want, rt.engine(), expanded.raw_data()), std::move(expanded)};
 }
 
 }  // namespace sdfast::ops

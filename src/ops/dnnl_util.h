@@ -24,20 +24,49 @@ inline dt to_dnnl(DType t) {
   }
 }
 
+// The instruction set oneDNN runs its kernels with on this CPU, e.g. "avx512_core_bf16".
+std::string onednn_cpu_isa();
+
+// Creates a oneDNN primitive descriptor with `make()`. When oneDNN has no implementation (or any
+// other oneDNN error), fails with a message naming the operation, its shapes and dtypes
+// (`what`), oneDNN's own error and the CPU's instruction set, instead of oneDNN's bare
+// "could not create a primitive descriptor iterator".
+template <class Make>
+auto make_primitive_desc(const std::string& what, Make&& make) -> decltype(make()) {
+  try {
+    return make();
+  } catch (const dnnl::error& e) {
+    fail("oneDNN cannot run ", what, " on this CPU (oneDNN ISA ", onednn_cpu_isa(), "): ", e.what(),
+         " (status ", int(e.status), ")");
+  }
+}
+
+// "f32[2,64,64,320]": a memory descriptor's dtype and logical dims, for messages.
+std::string describe(const dnnl::memory::desc& md);
+
 // A dnnl::memory over a Tensor's buffer (no copy); the Tensor must outlive its use.
 inline dnnl::memory as_memory(Runtime& rt, const dnnl::memory::desc& md, const Tensor& t) {
   return dnnl::memory(md, rt.engine(), const_cast<void*>(t.raw_data()));
 }
 
+// Weights bound for one primitive execution: the memory to pass, and the buffer behind it when it
+// was made for this call (bf16-stored weights expanded to float32).
+struct BoundWeights {
+  dnnl::memory memory;
+  Tensor scratch;
+};
+
 // Weights reordered once into the layout a primitive asks for. Holds a single copy: when a
-// primitive for another input shape wants another layout, the copy is reordered again.
+// primitive for another input shape wants another layout, the copy is reordered again. Weights
+// stored in bf16 for a float32 primitive (bf16 storage without native bf16 products) are kept in
+// bf16 in the primitive's own layout and expanded to float32 for each execution.
 class PackedWeights {
  public:
   PackedWeights() = default;
   // `plain` is the weight in `plain_md`'s layout and dtype (taken over, not copied).
   PackedWeights(Tensor plain, dnnl::memory::desc plain_md) : data_(std::move(plain)), md_(plain_md) {}
-  // The weights in layout `want` (reordering on first request).
-  dnnl::memory get(Runtime& rt, const dnnl::memory::desc& want);
+  // The weights in layout and dtype `want` (reordering on first request).
+  BoundWeights get(Runtime& rt, const dnnl::memory::desc& want);
   bool empty() const { return !data_.defined(); }
 
  private:

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "simd/kernels.h"
 
 namespace sdfast::ops {
 
@@ -10,6 +11,13 @@ inline float load(const float* p, int64_t i) { return p[i]; }
 inline float load(const bf16_t* p, int64_t i) { return bf16_to_f32(p[i].bits); }
 inline void store(float* p, int64_t i, float v) { p[i] = v; }
 inline void store(bf16_t* p, int64_t i, float v) { p[i].bits = f32_to_bf16(v); }
+
+// The kernels' element type for an F32 or BF16 tensor.
+inline simd::Elem elem_of(DType t) {
+  if (t == DType::F32) return simd::Elem::F32;
+  if (t == DType::BF16) return simd::Elem::BF16;
+  fail("kernel supports F32 and BF16 activations, got ", dtype_name(t));
+}
 
 // Calls f(T{}) with T = float or bf16_t for the activation dtype `t`.
 template <class F>

@@ -3,44 +3,16 @@
 #include <cmath>
 
 #include "ops/elem.h"
-#include "ops/vmath.h"
 
 namespace sdfast::ops {
 
 
 namespace {
 
-// y[i] = f(x[i]) over elements [0, n) of raw buffers; f is a generic lambda over vm:: math.
-template <class TI, class TO, class F>
-void map_unary(const TI* src, TO* dst, int64_t n, F f) {
-#if defined(__AVX512F__)
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) simd::store(dst + i, f(simd::load(src + i)));
-  if (i < n) {
-    const __mmask16 m = simd::tail_mask(n - i);
-    simd::store(dst + i, f(simd::load(src + i, m)), m);
-  }
-#else
-  for (int64_t i = 0; i < n; ++i) store(dst, i, f(load(src, i)));
-#endif
-}
+using simd::Binary;
+using simd::Unary;
 
-// y[i] = f(a[i], b[i]) over [0, n).
-template <class TA, class TB, class TO, class F>
-void map_binary(const TA* a, const TB* b, TO* dst, int64_t n, F f) {
-#if defined(__AVX512F__)
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) simd::store(dst + i, f(simd::load(a + i), simd::load(b + i)));
-  if (i < n) {
-    const __mmask16 m = simd::tail_mask(n - i);
-    simd::store(dst + i, f(simd::load(a + i, m), simd::load(b + i, m)), m);
-  }
-#else
-  for (int64_t i = 0; i < n; ++i) store(dst, i, f(load(a, i), load(b, i)));
-#endif
-}
-
-// Splits [0, n) into chunks of whole 16-lane blocks for the threads.
+// Splits [0, n) into chunks for the threads.
 template <class Body>
 void parallel_chunks(int64_t n, Body body) {
   constexpr int64_t kChunk = 16 * 1024;
@@ -49,62 +21,58 @@ void parallel_chunks(int64_t n, Body body) {
   for (int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
 }
 
-// y = f(x) element-wise, in the activation dtype.
-template <class F>
-Tensor unary(Runtime& rt, const Tensor& x, F f) {
+// y = op(x) element-wise, in the activation dtype.
+Tensor unary(Runtime& rt, const Tensor& x, Unary op, float p = 0.0f) {
   Tensor y = Tensor::empty(x.shape(), rt.activation());
-  dispatch_float(x.dtype(), [&](auto in_tag) {
-    using TI = decltype(in_tag);
-    dispatch_float(y.dtype(), [&](auto out_tag) {
-      using TO = decltype(out_tag);
-      const TI* src = x.data<TI>();
-      TO* dst = y.data<TO>();
-      parallel_chunks(x.numel(), [&](int64_t b, int64_t e) { map_unary(src + b, dst + b, e - b, f); });
-    });
-  });
+  const simd::Elem tx = elem_of(x.dtype()), ty = elem_of(y.dtype());
+  const auto* src = static_cast<const unsigned char*>(x.raw_data());
+  auto* dst = static_cast<unsigned char*>(y.raw_data());
+  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
+  const auto& kern = rt.kernels();
+  parallel_chunks(x.numel(), [&](int64_t b, int64_t e) { kern.unary(op, p, src + b * sx, tx, dst + b * sy, ty, e - b); });
   return y;
 }
 
-// y[i] = f(a[i], b[i % b.numel()]): same shapes, or b repeated over a's leading dimensions.
-template <class F>
-Tensor binary(Runtime& rt, const Tensor& a, const Tensor& b, F f, const char* what) {
+// y[i] = op(a[i], b[i % b.numel()]): same shapes, or b repeated over a's leading dimensions.
+Tensor binary(Runtime& rt, const Tensor& a, const Tensor& b, Binary op, float p, const char* what) {
   const int64_t n = a.numel(), nb = b.numel();
   SDFAST_CHECK(nb > 0 && n % nb == 0 && (a.shape() == b.shape() || nb < n), what, ": cannot combine ",
                a.describe(), " and ", b.describe());
   Tensor y = Tensor::empty(a.shape(), rt.activation());
-  dispatch_float(a.dtype(), [&](auto a_tag) {
-    using TA = decltype(a_tag);
-    dispatch_float(b.dtype(), [&](auto b_tag) {
-      using TB = decltype(b_tag);
-      dispatch_float(y.dtype(), [&](auto y_tag) {
-        using TY = decltype(y_tag);
-        const TA* ap = a.data<TA>();
-        const TB* bp = b.data<TB>();
-        TY* yp = y.data<TY>();
-        if (nb == n) {
-          parallel_chunks(n, [&](int64_t s, int64_t e) { map_binary(ap + s, bp + s, yp + s, e - s, f); });
-        } else {
-#pragma omp parallel for schedule(static)
-          for (int64_t r = 0; r < n / nb; ++r) map_binary(ap + r * nb, bp, yp + r * nb, nb, f);
-        }
-      });
+  const simd::Elem ta = elem_of(a.dtype()), tb = elem_of(b.dtype()), ty = elem_of(y.dtype());
+  const auto* ap = static_cast<const unsigned char*>(a.raw_data());
+  const auto* bp = static_cast<const unsigned char*>(b.raw_data());
+  auto* yp = static_cast<unsigned char*>(y.raw_data());
+  const size_t sa = dtype_size(a.dtype()), sb = dtype_size(b.dtype()), sy = dtype_size(y.dtype());
+  const auto& kern = rt.kernels();
+  if (nb == n) {
+    parallel_chunks(n, [&](int64_t s, int64_t e) {
+      kern.binary(op, p, ap + s * sa, ta, bp + s * sb, tb, yp + s * sy, ty, e - s);
     });
-  });
+  } else {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n / nb; ++r) kern.binary(op, p, ap + r * nb * sa, ta, bp, tb, yp + r * nb * sy, ty, nb);
+  }
   return y;
+}
+
+// Copies n elements from src (type ts) to dst (type td), converting.
+void copy_elems(const simd::Kernels& kern, const void* src, DType ts, void* dst, DType td, int64_t n) {
+  kern.unary(Unary::Copy, 0.0f, src, elem_of(ts), dst, elem_of(td), n);
 }
 
 }  // namespace
 
 Tensor add(Runtime& rt, const Tensor& a, const Tensor& b) {
-  return binary(rt, a, b, [](auto x, auto y) { return vm::add(x, y); }, "add");
+  return binary(rt, a, b, Binary::Add, 0.0f, "add");
 }
 
 Tensor add_scaled(Runtime& rt, const Tensor& a, const Tensor& b, float s) {
-  return binary(rt, a, b, [s](auto x, auto y) { return vm::mul(vm::add(x, y), s); }, "add_scaled");
+  return binary(rt, a, b, Binary::AddScaled, s, "add_scaled");
 }
 
 Tensor scale(Runtime& rt, const Tensor& x, float s) {
-  return unary(rt, x, [s](auto v) { return vm::mul(v, s); });
+  return unary(rt, x, Unary::Scale, s);
 }
 
 Tensor add_channel_bias(Runtime& rt, const Tensor& x, const Tensor& bias) {
@@ -114,37 +82,34 @@ Tensor add_channel_bias(Runtime& rt, const Tensor& x, const Tensor& bias) {
   Tensor y = Tensor::empty(x.shape(), rt.activation());
   const Tensor bf = bias.to(DType::F32);
   const float* bv = bf.data<float>();
-  dispatch_float(x.dtype(), [&](auto in_tag) {
-    using TI = decltype(in_tag);
-    dispatch_float(y.dtype(), [&](auto out_tag) {
-      using TO = decltype(out_tag);
-      const TI* src = x.data<TI>();
-      TO* dst = y.data<TO>();
+  const auto& kern = rt.kernels();
+  const auto* src = static_cast<const unsigned char*>(x.raw_data());
+  auto* dst = static_cast<unsigned char*>(y.raw_data());
+  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
 #pragma omp parallel for collapse(2) schedule(static)
-      for (int64_t b = 0; b < n; ++b)
-        for (int64_t p = 0; p < positions; ++p) {
-          const int64_t off = (b * positions + p) * c;
-          map_binary(src + off, bv + b * c, dst + off, c, [](auto v, auto w) { return vm::add(v, w); });
-        }
-    });
-  });
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t p = 0; p < positions; ++p) {
+      const int64_t off = (b * positions + p) * c;
+      kern.binary(Binary::Add, 0.0f, src + off * sx, elem_of(x.dtype()), bv + b * c, simd::Elem::F32, dst + off * sy,
+               elem_of(y.dtype()), c);
+    }
   return y;
 }
 
 Tensor silu(Runtime& rt, const Tensor& x) {
-  return unary(rt, x, [](auto v) { return vm::mul(v, vm::sigmoid(v)); });
+  return unary(rt, x, Unary::Silu);
 }
 Tensor gelu(Runtime& rt, const Tensor& x) {
-  return unary(rt, x, [](auto v) { return vm::gelu(v); });
+  return unary(rt, x, Unary::Gelu);
 }
 Tensor quick_gelu(Runtime& rt, const Tensor& x) {
-  return unary(rt, x, [](auto v) { return vm::mul(v, vm::sigmoid(vm::mul(v, 1.702f))); });
+  return unary(rt, x, Unary::QuickGelu);
 }
 Tensor relu(Runtime& rt, const Tensor& x) {
-  return unary(rt, x, [](auto v) { return vm::max(v, 0.0f); });
+  return unary(rt, x, Unary::Relu);
 }
 Tensor tanh_clamp(Runtime& rt, const Tensor& x, float c) {
-  return unary(rt, x, [c](auto v) { return vm::mul(vm::tanh(vm::mul(v, 1.0f / c)), c); });
+  return unary(rt, x, Unary::TanhClamp, c);
 }
 
 Tensor geglu(Runtime& rt, const Tensor& x, DType out) {
@@ -154,18 +119,14 @@ Tensor geglu(Runtime& rt, const Tensor& x, DType out) {
   Shape shape = x.shape();
   shape.back() = f;
   Tensor y = Tensor::empty(shape, out);
-  dispatch_float(x.dtype(), [&](auto in_tag) {
-    using TI = decltype(in_tag);
-    dispatch_float(y.dtype(), [&](auto out_tag) {
-      using TO = decltype(out_tag);
-      const TI* src = x.data<TI>();
-      TO* dst = y.data<TO>();
+  const auto& kern = rt.kernels();
+  const auto* src = static_cast<const unsigned char*>(x.raw_data());
+  auto* dst = static_cast<unsigned char*>(y.raw_data());
+  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
+  const simd::Elem tx = elem_of(x.dtype()), ty = elem_of(y.dtype());
 #pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < rows; ++r)
-        map_binary(src + r * 2 * f, src + r * 2 * f + f, dst + r * f, f,
-                   [](auto h, auto gate) { return vm::mul(h, vm::gelu(gate)); });
-    });
-  });
+  for (int64_t r = 0; r < rows; ++r)
+    kern.binary(Binary::GeluGate, 0.0f, src + r * 2 * f * sx, tx, src + (r * 2 * f + f) * sx, tx, dst + r * f * sy, ty, f);
   return y;
 }
 
@@ -179,24 +140,16 @@ Tensor concat_last(Runtime& rt, const Tensor& a, const Tensor& b) {
   Shape shape = a.shape();
   shape.back() = ca + cb;
   Tensor y = Tensor::empty(shape, rt.activation());
-  dispatch_float(a.dtype(), [&](auto a_tag) {
-    using TA = decltype(a_tag);
-    dispatch_float(b.dtype(), [&](auto b_tag) {
-      using TB = decltype(b_tag);
-      dispatch_float(y.dtype(), [&](auto y_tag) {
-        using TY = decltype(y_tag);
-        const TA* ap = a.data<TA>();
-        const TB* bp = b.data<TB>();
-        TY* yp = y.data<TY>();
-        const auto copy = [](auto v) { return v; };
+  const auto& kern = rt.kernels();
+  const auto* ap = static_cast<const unsigned char*>(a.raw_data());
+  const auto* bp = static_cast<const unsigned char*>(b.raw_data());
+  auto* yp = static_cast<unsigned char*>(y.raw_data());
+  const size_t sa = dtype_size(a.dtype()), sb = dtype_size(b.dtype()), sy = dtype_size(y.dtype());
 #pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < rows; ++r) {
-          map_unary(ap + r * ca, yp + r * (ca + cb), ca, copy);
-          map_unary(bp + r * cb, yp + r * (ca + cb) + ca, cb, copy);
-        }
-      });
-    });
-  });
+  for (int64_t r = 0; r < rows; ++r) {
+    copy_elems(kern, ap + r * ca * sa, a.dtype(), yp + r * (ca + cb) * sy, y.dtype(), ca);
+    copy_elems(kern, bp + r * cb * sb, b.dtype(), yp + (r * (ca + cb) + ca) * sy, y.dtype(), cb);
+  }
   return y;
 }
 
@@ -238,24 +191,20 @@ Tensor upsample_nearest(Runtime& rt, const Tensor& x, int64_t out_h, int64_t out
   Tensor y = Tensor::empty({n, out_h, out_w, c}, rt.activation());
   // torch (nearest): src = min(floor(dst * (in / out)), in - 1), the scale computed in float.
   const float sh = float(h) / float(out_h), sw = float(w) / float(out_w);
-  dispatch_float(x.dtype(), [&](auto in_tag) {
-    using TI = decltype(in_tag);
-    dispatch_float(y.dtype(), [&](auto out_tag) {
-      using TO = decltype(out_tag);
-      const TI* src = x.data<TI>();
-      TO* dst = y.data<TO>();
+  const auto& kern = rt.kernels();
+  const auto* src = static_cast<const unsigned char*>(x.raw_data());
+  auto* dst = static_cast<unsigned char*>(y.raw_data());
+  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
 #pragma omp parallel for collapse(2) schedule(static)
-      for (int64_t b = 0; b < n; ++b)
-        for (int64_t oy = 0; oy < out_h; ++oy) {
-          const int64_t iy = std::min(int64_t(std::floor(float(oy) * sh)), h - 1);
-          for (int64_t ox = 0; ox < out_w; ++ox) {
-            const int64_t ix = std::min(int64_t(std::floor(float(ox) * sw)), w - 1);
-            const int64_t so = ((b * h + iy) * w + ix) * c, d = ((b * out_h + oy) * out_w + ox) * c;
-            map_unary(src + so, dst + d, c, [](auto v) { return v; });
-          }
-        }
-    });
-  });
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      const int64_t iy = std::min(int64_t(std::floor(float(oy) * sh)), h - 1);
+      for (int64_t ox = 0; ox < out_w; ++ox) {
+        const int64_t ix = std::min(int64_t(std::floor(float(ox) * sw)), w - 1);
+        const int64_t so = ((b * h + iy) * w + ix) * c, d = ((b * out_h + oy) * out_w + ox) * c;
+        copy_elems(kern, src + so * sx, x.dtype(), dst + d * sy, y.dtype(), c);
+      }
+    }
   return y;
 }
 

@@ -3,17 +3,17 @@
 namespace sdfast::ops {
 
 Linear::Linear(Runtime& rt, const Weights& w, int64_t in_features, int64_t out_features, bool bias)
-    : Linear(rt, w.get("weight", {out_features, in_features}, rt.compute()),
+    : Linear(rt, w.get("weight", {out_features, in_features}, rt.weights()),
              bias ? w.get("bias", {out_features}, DType::F32) : Tensor()) {}
 
 Linear::Linear(Runtime& rt, Tensor weight, Tensor bias) {
   SDFAST_CHECK(weight.ndim() == 2, "Linear: weight must be 2-d, got ", weight.describe());
   out_ = weight.dim(0);
   in_ = weight.dim(1);
-  weight = weight.to(rt.compute());
+  weight = weight.to(rt.weights());
   // Stored [out, in] row-major, which is the matmul's [in, out] weight in "ba" order.
   weights_ = PackedWeights(std::move(weight),
-                           dnnl::memory::desc({in_, out_}, to_dnnl(rt.compute()), tag::ba));
+                           dnnl::memory::desc({in_, out_}, to_dnnl(rt.weights()), tag::ba));
   if (bias.defined()) {
     SDFAST_CHECK(bias.numel() == out_, "Linear: bias ", bias.describe(), " for ", out_, " outputs");
     bias_ = bias.to(DType::F32).reshape({1, out_});
@@ -40,7 +40,10 @@ const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, DType d
                                        dnnl::memory::desc({1, out_}, dt::f32, tag::ab), dst_md)
                   : dnnl::matmul::desc(src_md, wei_md, dst_md);
   Prim prim;
-  prim.pd = dnnl::matmul::primitive_desc(desc, attr, rt.engine());
+  prim.pd = make_primitive_desc(
+      "the matmul " + describe(src_md) + " x " + describe(wei_md) + " -> " + describe(dst_md) +
+          (bias_.defined() ? " with bias" : "") + (residual ? " + residual" : ""),
+      [&] { return dnnl::matmul::primitive_desc(desc, attr, rt.engine()); });
   prim.prim = dnnl::matmul(prim.pd);
   return cache_.emplace(key, std::move(prim)).first->second;
 }
@@ -60,9 +63,10 @@ Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor
   if (m == 0) return y;
   const std::optional<DType> res_dtype = residual ? std::optional<DType>(residual->dtype()) : std::nullopt;
   const Prim& p = primitive(rt, m, x.dtype(), out, act, res_dtype);
+  const BoundWeights bound = weights_.get(rt, p.pd.weights_desc());
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, as_memory(rt, p.pd.src_desc(), x)},
-      {DNNL_ARG_WEIGHTS, weights_.get(rt, p.pd.weights_desc())},
+      {DNNL_ARG_WEIGHTS, bound.memory},
       {DNNL_ARG_DST, as_memory(rt, p.pd.dst_desc(), y)}};
   if (bias_.defined()) args[DNNL_ARG_BIAS] = as_memory(rt, p.pd.bias_desc(), bias_);
   if (residual)

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 
-#include "core/simd.h"
 #include "ops/elem.h"
 
 namespace sdfast::ops {
@@ -26,62 +25,6 @@ GroupNorm::GroupNorm(const Weights& w, int groups, int channels, float eps, bool
   }
 }
 
-namespace {
-
-// Per-channel sums of (x - shift[c]) and (x - shift[c])^2 over rows [r0, r1) of a [rows, c] block,
-// accumulated in float over runs of kRun rows and in double across runs.
-template <class T>
-void channel_moments(const T* x, int64_t c, int64_t r0, int64_t r1, const float* shift, double* s1,
-                     double* s2, float* f1, float* f2) {
-  constexpr int64_t kRun = 64;
-  for (int64_t r = r0; r < r1; r += kRun) {
-    const int64_t re = std::min(r1, r + kRun);
-    std::fill(f1, f1 + c, 0.0f);
-    std::fill(f2, f2 + c, 0.0f);
-    for (int64_t row = r; row < re; ++row) {
-      const T* xr = x + row * c;
-#if defined(__AVX512F__)
-      for (int64_t k = 0; k < c; k += 16) {
-        const __mmask16 m = simd::tail_mask(c - k);
-        const __m512 d = _mm512_sub_ps(simd::load(xr + k, m), _mm512_maskz_loadu_ps(m, shift + k));
-        _mm512_mask_storeu_ps(f1 + k, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, f1 + k), d));
-        _mm512_mask_storeu_ps(f2 + k, m, _mm512_fmadd_ps(d, d, _mm512_maskz_loadu_ps(m, f2 + k)));
-      }
-#else
-      for (int64_t k = 0; k < c; ++k) {
-        const float d = load(xr, k) - shift[k];
-        f1[k] += d;
-        f2[k] += d * d;
-      }
-#endif
-    }
-    for (int64_t k = 0; k < c; ++k) {
-      s1[k] += f1[k];
-      s2[k] += f2[k];
-    }
-  }
-}
-
-// y[k] = x[k] * a[k] + b[k] (then SiLU) over one row of c channels.
-template <class TI, class TO>
-void scale_shift_row(const TI* x, TO* y, int64_t c, const float* a, const float* b, bool silu) {
-#if defined(__AVX512F__)
-  for (int64_t k = 0; k < c; k += 16) {
-    const __mmask16 m = simd::tail_mask(c - k);
-    __m512 v = _mm512_fmadd_ps(simd::load(x + k, m), _mm512_maskz_loadu_ps(m, a + k), _mm512_maskz_loadu_ps(m, b + k));
-    if (silu) v = simd::silu(v);
-    simd::store(y + k, v, m);
-  }
-#else
-  for (int64_t k = 0; k < c; ++k) {
-    float v = load(x, k) * a[k] + b[k];
-    if (silu) v = v / (1.0f + std::exp(-v));
-    store(y, k, v);
-  }
-#endif
-}
-
-}  // namespace
 
 Tensor GroupNorm::forward(Runtime& rt, const Tensor& x, bool silu, std::optional<DType> out) const {
   SDFAST_CHECK(x.ndim() >= 2 && x.dim(-1) == channels_, "GroupNorm: input ", x.describe(),
@@ -92,6 +35,8 @@ Tensor GroupNorm::forward(Runtime& rt, const Tensor& x, bool silu, std::optional
   const float* gamma = weight_.data<float>();
   const float* beta = bias_.data<float>();
   const int threads = rt.threads();
+  const auto& kern = rt.kernels();
+  const simd::Elem tx = elem_of(x.dtype()), ty = elem_of(y.dtype());
   // Rows of each sample are split among the threads; each sums its rows per channel, relative to
   // a per-group shift (the sample's first value of the group) so the variance does not cancel.
   std::vector<double> s1(size_t(threads * c)), s2(size_t(threads * c));
@@ -110,9 +55,20 @@ Tensor GroupNorm::forward(Runtime& rt, const Tensor& x, bool silu, std::optional
         {
           const int t = omp_get_thread_num(), nt = omp_get_num_threads();
           const int64_t r0 = positions * t / nt, r1 = positions * (t + 1) / nt;
+          // float32 sums over runs of kRun rows, double across runs.
+          constexpr int64_t kRun = 64;
           std::vector<float> f1(static_cast<size_t>(c)), f2(static_cast<size_t>(c));
-          channel_moments(src, c, r0, r1, shift.data(), &s1[size_t(t * c)], &s2[size_t(t * c)], f1.data(),
-                          f2.data());
+          double* d1 = &s1[size_t(t * c)];
+          double* d2 = &s2[size_t(t * c)];
+          for (int64_t r = r0; r < r1; r += kRun) {
+            std::fill(f1.begin(), f1.end(), 0.0f);
+            std::fill(f2.begin(), f2.end(), 0.0f);
+            kern.channel_moments(src + r * c, tx, c, std::min(r1, r + kRun) - r, shift.data(), f1.data(), f2.data());
+            for (int64_t ch = 0; ch < c; ++ch) {
+              d1[ch] += f1[size_t(ch)];
+              d2[ch] += f2[size_t(ch)];
+            }
+          }
         }
         const double count = double(positions * cg);
         for (int64_t gi = 0; gi < g; ++gi) {
@@ -133,7 +89,7 @@ Tensor GroupNorm::forward(Runtime& rt, const Tensor& x, bool silu, std::optional
         }
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int64_t p = 0; p < positions; ++p)
-          scale_shift_row(src + p * c, dst + p * c, c, a.data(), b.data(), silu);
+          kern.scale_shift(src + p * c, tx, dst + p * c, ty, c, a.data(), b.data(), silu);
       }
     });
   });
@@ -158,6 +114,8 @@ Tensor LayerNorm::forward(Runtime& rt, const Tensor& x, std::optional<DType> out
   Tensor y = Tensor::empty(x.shape(), out.value_or(rt.activation()));
   const float* gamma = weight_.data<float>();
   const float* beta = bias_.data<float>();
+  const auto& kern = rt.kernels();
+  const simd::Elem tx = elem_of(x.dtype()), ty = elem_of(y.dtype());
   dispatch_float(x.dtype(), [&](auto in_tag) {
     using TI = decltype(in_tag);
     dispatch_float(y.dtype(), [&](auto out_tag) {
@@ -170,20 +128,19 @@ Tensor LayerNorm::forward(Runtime& rt, const Tensor& x, std::optional<DType> out
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; ++r) {
           const TI* row = src + r * d;
-          double sum = 0;
-          for (int64_t k = 0; k < d; ++k) sum += load(row, k);
-          const float mean = float(sum / double(d));
-          double var = 0;
-          for (int64_t k = 0; k < d; ++k) {
-            const float diff = load(row, k) - mean;
-            var += double(diff) * diff;
+          // Moments relative to the row's first value, so the variance does not cancel.
+          const float shift = load(row, 0);
+          double m1 = 0, m2 = 0;
+          kern.row_moments(row, tx, d, shift, &m1, &m2);
+          const double mean_shifted = m1 / double(d);
+          const float mean = float(mean_shifted + shift);
+          const double var = std::max(0.0, m2 / double(d) - mean_shifted * mean_shifted);
+          const float rstd = float(1.0 / std::sqrt(var + double(eps_)));
+          for (int64_t i = 0; i < d; ++i) {
+            a[size_t(i)] = rstd * gamma[i];
+            b[size_t(i)] = beta[i] - mean * a[size_t(i)];
           }
-          const float rstd = float(1.0 / std::sqrt(var / double(d) + double(eps_)));
-          for (int64_t k = 0; k < d; ++k) {
-            a[size_t(k)] = rstd * gamma[k];
-            b[size_t(k)] = beta[k] - mean * a[size_t(k)];
-          }
-          scale_shift_row(row, dst + r * d, d, a.data(), b.data(), false);
+          kern.scale_shift(row, tx, dst + r * d, ty, d, a.data(), b.data(), false);
         }
       }
     });

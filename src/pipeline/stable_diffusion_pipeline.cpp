@@ -14,6 +14,7 @@
 #include "models/autoencoder_kl.h"
 #include "models/autoencoder_tiny.h"
 #include "random/generator.h"
+#include "simd/dispatch.h"
 #include "sdfast/system.h"
 
 namespace sdfast {
@@ -27,10 +28,19 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// "auto": bf16 where the kernel variant multiplies in bf16 natively, float32 elsewhere.
 DType parse_dtype(const std::string& s, const char* what) {
+  if (s == "auto") return simd::native_bf16(simd::dispatch().chosen) ? DType::BF16 : DType::F32;
   if (s == "f32" || s == "fp32" || s == "float32") return DType::F32;
   if (s == "bf16" || s == "bfloat16") return DType::BF16;
-  fail_argument(what, " must be f32 or bf16, got '", s, "'");
+  fail_argument(what, " must be auto, f32 or bf16, got '", s, "'");
+}
+
+// One line saying what a bf16 request runs as on this CPU, when it is not native bf16.
+std::optional<std::string> precision_note(const Runtime& rt, const char* what) {
+  if (!rt.bf16_storage_only()) return std::nullopt;
+  return std::string(what) + ": bf16 weights (half the memory), float32 arithmetic: kernel variant " +
+         simd::isa_name(rt.isa()) + " has no native bf16 matrix products";
 }
 
 // Weights for a component: its files, or seeded random values for config-only folders (taking
@@ -88,11 +98,11 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
     fail_argument("threads must be between 0 (all cores) and ", kMaxThreads, ", got ", o.threads);
   RuntimeOptions ro;
   ro.threads = o.threads;
-  ro.compute = parse_dtype(o.dtype, "dtype");
+  ro.precision = parse_dtype(o.dtype, "dtype");
   ro.attention = o.attention == "naive" ? AttentionKernel::Naive : AttentionKernel::Flash;
   p->rt_ = std::make_unique<Runtime>(ro);
   RuntimeOptions vo = ro;
-  vo.compute = o.vae_dtype.empty() ? ro.compute : parse_dtype(o.vae_dtype, "vae_dtype");
+  vo.precision = o.vae_dtype.empty() ? ro.precision : parse_dtype(o.vae_dtype, "vae_dtype");
   p->vae_rt_ = std::make_unique<Runtime>(vo);
 
   FolderOptions fo;
@@ -101,15 +111,18 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   const DiffusersFolder folder = DiffusersFolder::open(path, fo);
   const MemoryAvailability available = read_memory_availability(memory);
   if (!o.random_weights)
-    check_fits_in_memory(folder.estimate_weight_bytes(ro.compute), available,
-                         "the weights of '" + path + "' in " + dtype_name(ro.compute));
+    check_fits_in_memory(folder.estimate_weight_bytes(ro.precision), available,
+                         "the weights of '" + path + "' in " + dtype_name(ro.precision));
   else
     p->random_weights_budget_ = available.available().value_or(UINT64_MAX);
   PipelineInfo& info = p->info_;
   info.path = path;
   info.name = fs::path(path).lexically_normal().filename().string();
   if (info.name.empty()) info.name = fs::path(path).lexically_normal().parent_path().filename().string();
-  info.dtype = o.dtype;
+  info.dtype = dtype_name(ro.precision) == std::string("BF16") ? "bf16" : "f32";
+  if (o.dtype == "auto") info.dtype += " (auto)";
+  if (auto n = precision_note(*p->rt_, "unet and text encoder")) info.notes.push_back(*n);
+  if (auto n = precision_note(*p->vae_rt_, "vae")) info.notes.push_back(*n);
   for (const std::string& ignored : folder.ignored()) info.notes.push_back(ignored + " present: not run");
 
   // Tokenizer (config-only folders have no vocabulary: use the CLIP one bundled with sdfast).

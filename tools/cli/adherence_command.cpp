@@ -217,8 +217,8 @@ void add_adherence_command(CLI::App& app, Runner& run) {
   cmd->add_option("--model", a->model,
                   "Diffusers pipeline folder (default: the bundled demo model "
                   "models/demo/shapes-pipeline)");
-  cmd->add_option("--dtype", a->dtype, "Precision: f32 (reference) or bf16 (fast path)")
-      ->check(CLI::IsMember({"f32", "bf16"}))
+  cmd->add_option("--dtype", a->dtype, "Precision: auto (bf16 where the CPU multiplies bf16 natively, else f32), f32 (reference) or bf16 (half the weight memory; fast where native)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}))
       ->capture_default_str();
   cmd->add_option("--guidance", a->guidance, "Classifier-free guidance scale")
       ->capture_default_str();

@@ -13,6 +13,7 @@ using Runner = std::function<int()>;
 void add_golden_command(CLI::App& app, Runner& run);
 void add_generate_command(CLI::App& app, Runner& run);
 void add_adherence_command(CLI::App& app, Runner& run);
+void add_info_command(CLI::App& app, Runner& run);
 // `argc`/`argv`: the command line, recorded in the benchmark's report.
 void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv);
 

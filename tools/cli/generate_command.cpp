@@ -40,7 +40,7 @@ struct GenerateArgs {
   std::string scheduler;
   std::string tiny_vae;
   std::string vae;
-  std::string dtype = "f32";
+  std::string dtype = "auto";
   std::string vae_dtype;
   std::string variant;
   std::string generator = "numpy";
@@ -232,6 +232,7 @@ int run_generate(const GenerateArgs& a_in) {
     j["total_s"] = total;
     j["generate_s"] = r.timings.total_s;
     j["peak_rss_mb"] = peak_rss_mb();
+    j["machine"] = nlohmann::json::parse(machine_report_json(a.threads));
     j["settings"] = {{"model", info.path},        {"dtype", info.dtype},
                      {"variant", a.variant},       {"scheduler", r.scheduler},
                      {"vae", info.vae_class},      {"steps", req.num_inference_steps},
@@ -277,10 +278,10 @@ void add_generate_command(CLI::App& app, Runner& run) {
   cmd->add_option("--clip-skip", a->clip_skip, "Use the text encoder layer N before the last")->capture_default_str();
   cmd->add_option("--tiny-vae", a->tiny_vae, "AutoencoderTiny (TAESD) folder to decode with instead of the model's VAE");
   cmd->add_option("--vae", a->vae, "Another VAE component folder (AutoencoderKL or AutoencoderTiny)");
-  cmd->add_option("--dtype", a->dtype, "Precision: f32 (reference) or bf16 (fast path)")
-      ->check(CLI::IsMember({"f32", "bf16"}))->capture_default_str();
-  cmd->add_option("--vae-dtype", a->vae_dtype, "Precision of the VAE: f32 or bf16 (default: --dtype)")
-      ->check(CLI::IsMember({"f32", "bf16"}));
+  cmd->add_option("--dtype", a->dtype, "Precision: auto (bf16 where the CPU multiplies bf16 natively, else f32), f32 (reference) or bf16 (half the weight memory; fast where native)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}))->capture_default_str();
+  cmd->add_option("--vae-dtype", a->vae_dtype, "Precision of the VAE: auto, f32 or bf16 (default: --dtype)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}));
   cmd->add_option("--variant", a->variant, "Weights variant, e.g. fp16 (*.fp16.safetensors where present)");
   cmd->add_option("--attention", a->attention, "Attention kernel: flash (memory-efficient) or naive")
       ->check(CLI::IsMember({"flash", "naive"}))->capture_default_str();
