@@ -153,8 +153,9 @@ Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tens
 Tensor attention_naive(Runtime& rt, const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                        int heads, bool causal) {
   const Dims s = check_inputs(q_in, k_in, v_in, heads);
-  const DType act = q_in.dtype();
-  const Tensor q = q_in, k = k_in.to(act), v = v_in.to(act);
+  // bf16 inputs multiply in bf16 where that is native, in float32 otherwise (bf16 storage).
+  const DType act = q_in.dtype() == DType::BF16 && rt.compute() == DType::BF16 ? DType::BF16 : DType::F32;
+  const Tensor q = q_in.to(act), k = k_in.to(act), v = v_in.to(act);
   const int64_t hd = s.h * s.d;
   const auto t = to_dnnl(act);
   // scores[b, h, i, j] = sum_d q[b, i, h, d] * k[b, j, h, d] / sqrt(D)
@@ -204,7 +205,7 @@ Tensor attention_naive(Runtime& rt, const Tensor& q_in, const Tensor& k_in, cons
                                            {DNNL_ARG_DST, as_memory(rt, o_md, out)}});
     rt.stream().wait();
   }
-  return out;
+  return out.dtype() == q_in.dtype() ? out : out.to(q_in.dtype());
 }
 
 }  // namespace sdfast::ops
