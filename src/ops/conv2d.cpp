@@ -6,7 +6,7 @@
 
 namespace sdfast::ops {
 
-Conv2d::Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec) : spec_(spec) {
+Conv2d::Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec) : spec_(spec), name_(w.prefix()) {
   SDFAST_CHECK(spec.in_channels > 0 && spec.out_channels > 0 && spec.kernel > 0 && spec.stride > 0 &&
                    spec.padding >= 0 && spec.extra_pad_end >= 0,
                "Conv2d '", w.prefix(), "': invalid channels/kernel/stride/padding (in ",
@@ -48,7 +48,7 @@ const Conv2d::Prim& Conv2d::primitive(Runtime& rt, int64_t n, int64_t h, int64_t
                                                     wei_md, dst_md, strides, pad_l, pad_r);
   Prim prim;
   prim.pd = make_primitive_desc(
-      "the " + std::to_string(k) + "x" + std::to_string(k) + " convolution (stride " +
+      "Conv2d '" + name_ + "': the " + std::to_string(k) + "x" + std::to_string(k) + " convolution (stride " +
           std::to_string(s) + ", padding " + std::to_string(p) + ") " + describe(src_md) +
           " (NCHW) with weights " + describe(wei_md) + " -> " + describe(dst_md),
       [&] { return dnnl::convolution_forward::primitive_desc(desc, attr, rt.engine()); });

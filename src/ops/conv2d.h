@@ -1,6 +1,8 @@
 // 2-d convolution (torch.nn.Conv2d) through oneDNN, on NHWC activations.
 #pragma once
 
+#include <string>
+
 #include <map>
 #include <tuple>
 
@@ -41,6 +43,7 @@ class Conv2d {
   Tensor run(Runtime& rt, const Tensor& x, const Tensor* residual) const;
 
   Conv2dSpec spec_;
+  std::string name_;  // the weights' path, for messages
   mutable PackedWeights weights_;
   Tensor bias_;  // F32 [out]
   mutable std::map<std::tuple<int64_t, int64_t, int64_t, DType, bool>, Prim> cache_;

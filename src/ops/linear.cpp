@@ -4,7 +4,9 @@ namespace sdfast::ops {
 
 Linear::Linear(Runtime& rt, const Weights& w, int64_t in_features, int64_t out_features, bool bias)
     : Linear(rt, w.get("weight", {out_features, in_features}, rt.weights()),
-             bias ? w.get("bias", {out_features}, DType::F32) : Tensor()) {}
+             bias ? w.get("bias", {out_features}, DType::F32) : Tensor()) {
+  name_ = w.prefix();
+}
 
 Linear::Linear(Runtime& rt, Tensor weight, Tensor bias) {
   SDFAST_CHECK(weight.ndim() == 2, "Linear: weight must be 2-d, got ", weight.describe());
@@ -41,7 +43,7 @@ const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, DType d
                   : dnnl::matmul::desc(src_md, wei_md, dst_md);
   Prim prim;
   prim.pd = make_primitive_desc(
-      "the matmul " + describe(src_md) + " x " + describe(wei_md) + " -> " + describe(dst_md) +
+      (name_.empty() ? std::string("a Linear layer") : "Linear '" + name_ + "'") + ": the matmul " + describe(src_md) + " x " + describe(wei_md) + " -> " + describe(dst_md) +
           (bias_.defined() ? " with bias" : "") + (residual ? " + residual" : ""),
       [&] { return dnnl::matmul::primitive_desc(desc, attr, rt.engine()); });
   prim.prim = dnnl::matmul(prim.pd);

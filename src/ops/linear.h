@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <string>
 #include <optional>
 #include <tuple>
 
@@ -41,6 +42,7 @@ class Linear {
   Tensor run(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual, DType out) const;
 
   int64_t in_ = 0, out_ = 0;
+  std::string name_;  // the weights' path ("down_blocks.0.attentions.0.proj_in"), for messages
   mutable PackedWeights weights_;
   Tensor bias_;  // F32 [1, out] or undefined
   mutable std::map<std::tuple<int64_t, DType, DType, Activation, std::optional<DType>>, Prim> cache_;

@@ -16,8 +16,13 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma"))), \
+                             apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")
+#endif
 
 namespace sdfast::simd {
 namespace {
@@ -136,7 +141,10 @@ void flash_bf16(const FlashBlock& b) {
         if (left >= 4) {
           pv<4>(p, vblk, b.dp, nk, d0, b.o, b.alpha, r0);
           d0 += 64;
-        } else if (left >= 2) {
+        } else if (left == 3) {  // e.g. SD's 40-wide heads, padded to 48: one pass, not two
+          pv<3>(p, vblk, b.dp, nk, d0, b.o, b.alpha, r0);
+          d0 += 48;
+        } else if (left == 2) {
           pv<2>(p, vblk, b.dp, nk, d0, b.o, b.alpha, r0);
           d0 += 32;
         } else {
@@ -154,7 +162,11 @@ void flash_bf16(const FlashBlock& b) {
 }  // namespace
 }  // namespace sdfast::simd
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 namespace sdfast::simd {
 void (*const flash_bf16_avx512)(const FlashBlock&) = flash_bf16;

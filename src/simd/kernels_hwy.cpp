@@ -457,6 +457,9 @@ void FlashF32(const FlashBlock& b) {
         if (left >= kNK) {
           PV<kNK>(p, vblk, b.dp, nk, d0, b.o, b.alpha, r0);
           d0 += kNK * N;
+        } else if (kNK > 3 && left == 3) {  // e.g. SD's 40-wide heads on AVX-512: one pass
+          PV<3>(p, vblk, b.dp, nk, d0, b.o, b.alpha, r0);
+          d0 += 3 * N;
         } else if (kNK > 2 && left >= 2) {
           PV<2>(p, vblk, b.dp, nk, d0, b.o, b.alpha, r0);
           d0 += 2 * N;
