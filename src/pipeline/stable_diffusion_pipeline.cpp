@@ -37,10 +37,13 @@ DType parse_dtype(const std::string& s, const char* what) {
 }
 
 // One line saying what a bf16 request runs as on this CPU, when it is not native bf16.
-std::optional<std::string> precision_note(const Runtime& rt, const char* what) {
-  if (!rt.bf16_storage_only()) return std::nullopt;
-  return std::string(what) + ": bf16 weights (half the memory), float32 arithmetic: kernel variant " +
-         simd::isa_name(rt.isa()) + " has no native bf16 matrix products";
+std::optional<std::string> precision_note(const Runtime& models, const Runtime& vae) {
+  if (!models.bf16_storage_only() && !vae.bf16_storage_only()) return std::nullopt;
+  const std::string what = models.bf16_storage_only() && vae.bf16_storage_only() ? "bf16"
+                           : models.bf16_storage_only()                          ? "bf16 (unet, text encoder)"
+                                                                                 : "bf16 (vae)";
+  return what + ": weights kept in 16 bits (half the memory), float32 arithmetic: kernel variant " +
+         simd::isa_name(models.isa()) + " has no native bf16 matrix products";
 }
 
 // Weights for a component: its files, or seeded random values for config-only folders (taking
@@ -121,8 +124,7 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   if (info.name.empty()) info.name = fs::path(path).lexically_normal().parent_path().filename().string();
   info.dtype = dtype_name(ro.precision) == std::string("BF16") ? "bf16" : "f32";
   if (o.dtype == "auto") info.dtype += " (auto)";
-  if (auto n = precision_note(*p->rt_, "unet and text encoder")) info.notes.push_back(*n);
-  if (auto n = precision_note(*p->vae_rt_, "vae")) info.notes.push_back(*n);
+  if (auto n = precision_note(*p->rt_, *p->vae_rt_)) info.notes.push_back(*n);
   for (const std::string& ignored : folder.ignored()) info.notes.push_back(ignored + " present: not run");
 
   // Tokenizer (config-only folders have no vocabulary: use the CLIP one bundled with sdfast).

@@ -18,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hostile_test_util.h"
+#include "simd/dispatch.h"
 
 namespace sdfast {
 namespace {
@@ -415,6 +418,58 @@ TEST(CliOutput, HugePromptIsTruncatedWithAShortWarning) {
   EXPECT_NE(r.err.find("more bytes]"), std::string::npos);
   EXPECT_LT(r.err.size(), 2000u) << "the warning repeats the whole prompt";
   EXPECT_EQ(joined(tree(tmp / "out")), "00000-0.png");
+}
+
+// Runs sdfast with SDFAST_ISA set to `isa` in its environment.
+CliRun run_sdfast_with_isa(const std::string& isa, const std::vector<std::string>& args, const std::string& cwd) {
+  const char* old = std::getenv("SDFAST_ISA");
+  const std::string saved = old ? old : "";
+  ::setenv("SDFAST_ISA", isa.c_str(), 1);
+  CliRun r = run_sdfast(args, cwd);
+  if (old) ::setenv("SDFAST_ISA", saved.c_str(), 1);
+  else ::unsetenv("SDFAST_ISA");
+  return r;
+}
+
+TEST(CliInfo, NamesTheCpuTheVariantAndOneDnn) {
+  TempDir tmp;
+  const CliRun r = run_sdfast({"info"}, tmp.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* line : {"CPU:", "Features:", "Kernel variant:", "Variants here:", "oneDNN:", "Threads:"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " missing from\n" << r.out;
+  const CliRun j = run_sdfast({"info", "--json"}, tmp.path());
+  ASSERT_EQ(j.status, 0) << j.err;
+  const auto info = nlohmann::json::parse(j.out);
+  EXPECT_EQ(info["kernel_variant"], simd::isa_name(simd::dispatch().chosen));
+  EXPECT_FALSE(info["onednn_cpu_isa"].get<std::string>().empty());
+}
+
+TEST(CliInfo, ForcedVariantIsReportedAndAnUnknownOneRefused) {
+  TempDir tmp;
+  const CliRun r = run_sdfast_with_isa("generic", {"info"}, tmp.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Kernel variant:   generic"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("JIT ISA sse41"), std::string::npos) << r.out;  // oneDNN capped to match
+  const CliRun bad = run_sdfast_with_isa("avx1024", {"info"}, tmp.path());
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("SDFAST_ISA=avx1024 names no kernel variant; expected one of "
+                         "generic|avx2|avx512|avx512_bf16|amx"),
+            std::string::npos) << bad.err;
+}
+
+// bf16 on a variant without native bf16 products runs (bf16 weights, float32 arithmetic) and says so.
+TEST(CliInfo, Bf16WithoutNativeProductsRunsAndSaysSo) {
+  if (simd::dispatch().best < simd::Isa::Avx2) GTEST_SKIP() << "needs a CPU with AVX2";
+  TempDir tmp;
+  const std::string out = tmp / "out";
+  std::vector<std::string> args = generate_args(out, {"--dtype", "bf16"});
+  args.erase(std::remove(args.begin(), args.end(), "-q"), args.end());  // the note is not quiet
+  const CliRun r = run_sdfast_with_isa("avx2", args, tmp.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("bf16: weights kept in 16 bits (half the memory), float32 arithmetic: kernel "
+                       "variant avx2 has no native bf16 matrix products"),
+            std::string::npos) << r.err;
+  EXPECT_EQ(joined(tree(out)), "00000-0.png");
 }
 
 }  // namespace
