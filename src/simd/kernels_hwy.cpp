@@ -431,14 +431,24 @@ void FlashF32(const FlashBlock& b) {
           b.causal ? std::clamp<int64_t>(b.q0 + r + 1 - k0, 0, nk_valid) : nk_valid;
       std::fill(b.s + r * kFlashK + valid, b.s + r * kFlashK + nk, ninf);
     }
-    // Online softmax: new row max, rescale factor for what came before, probabilities.
+    // Online softmax: the new row maxima (into alpha for now), the rescale factors
+    // e^(m_old - m_new) for what came before (0 for rows that saw no key yet), N rows at a time,
+    // then the probabilities.
     for (int64_t r = 0; r < rows; ++r) {
       const float* srow = b.s + r * kFlashK;
       VF mx = hn::Set(d, b.m[r]);
       for (int64_t j = 0; j < nk; j += N) mx = hn::Max(mx, hn::LoadU(d, srow + j));
-      const float mnew = hn::GetLane(hn::MaxOfLanes(d, mx));
-      const float mold = b.m[r];
-      b.alpha[r] = mold == ninf ? 0.0f : std::exp(mold - mnew);
+      b.alpha[r] = hn::GetLane(hn::MaxOfLanes(d, mx));
+    }
+    for (int64_t r = 0; r < rows; r += N) {
+      const size_t cnt = size_t(std::min(N, rows - r));
+      const VF mold = LoadTail(b.m + r, cnt), mnew = LoadTail(b.alpha + r, cnt);
+      StoreTail(mnew, b.m + r, cnt);
+      StoreTail(hn::IfThenZeroElse(hn::Eq(mold, hn::Set(d, ninf)), Exp(hn::Sub(mold, mnew))), b.alpha + r, cnt);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* srow = b.s + r * kFlashK;
+      const float mnew = b.m[r];
       const VF mv = hn::Set(d, mnew);
       VF sum = hn::Zero(d);
       for (int64_t j = 0; j < nk; j += N) {
@@ -448,7 +458,6 @@ void FlashF32(const FlashBlock& b) {
         hn::StoreU(e, d, p + r * kFlashK + j);
       }
       b.l[r] = b.l[r] * b.alpha[r] + hn::GetLane(hn::SumOfLanes(d, sum));
-      b.m[r] = mnew;
     }
     const float* vblk = v + k0 * b.dp;
     for (int64_t r0 = 0; r0 < rows; r0 += kRows)
