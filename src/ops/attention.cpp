@@ -141,11 +141,13 @@ Tensor attention_flash(Runtime& rt, const Tensor& q, const Tensor& k, const Tens
   dispatch_float(q.dtype(), [&](auto tag_v) {
     using T = decltype(tag_v);
     // bf16 inputs use the native bf16 kernel where the CPU has one, the float32 kernel otherwise.
-    if (std::is_same_v<T, bf16_t> && kern.flash_bf16) {
-      flash_run<T, uint16_t>(kern, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), s, causal);
-    } else {
-      flash_run<T, float>(kern, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), s, causal);
+    if constexpr (std::is_same_v<T, bf16_t>) {
+      if (kern.flash_bf16) {
+        flash_run<T, uint16_t>(kern, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), s, causal);
+        return;
+      }
     }
+    flash_run<T, float>(kern, q.data<T>(), k.data<T>(), v.data<T>(), out.data<T>(), s, causal);
   });
   return out;
 }

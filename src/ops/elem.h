@@ -19,6 +19,21 @@ inline simd::Elem elem_of(DType t) {
   fail("kernel supports F32 and BF16 activations, got ", dtype_name(t));
 }
 
+// An F32/BF16 tensor's buffer as the simd kernels take it: element i's address and the type.
+template <class Byte>
+struct KernelElems {
+  Byte* base;
+  size_t size;  // bytes per element
+  simd::Elem elem;
+  Byte* at(int64_t i) const { return base + size_t(i) * size; }
+};
+inline KernelElems<const unsigned char> kernel_elems(const Tensor& t) {
+  return {static_cast<const unsigned char*>(t.raw_data()), dtype_size(t.dtype()), elem_of(t.dtype())};
+}
+inline KernelElems<unsigned char> kernel_elems(Tensor& t) {
+  return {static_cast<unsigned char*>(t.raw_data()), dtype_size(t.dtype()), elem_of(t.dtype())};
+}
+
 // Calls f(T{}) with T = float or bf16_t for the activation dtype `t`.
 template <class F>
 decltype(auto) dispatch_float(DType t, F&& f) {

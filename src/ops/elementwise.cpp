@@ -24,12 +24,12 @@ void parallel_chunks(int64_t n, Body body) {
 // y = op(x) element-wise, in the activation dtype.
 Tensor unary(Runtime& rt, const Tensor& x, Unary op, float p = 0.0f) {
   Tensor y = Tensor::empty(x.shape(), rt.activation());
-  const simd::Elem tx = elem_of(x.dtype()), ty = elem_of(y.dtype());
-  const auto* src = static_cast<const unsigned char*>(x.raw_data());
-  auto* dst = static_cast<unsigned char*>(y.raw_data());
-  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
+  const auto src = kernel_elems(x);
+  const auto dst = kernel_elems(y);
   const auto& kern = rt.kernels();
-  parallel_chunks(x.numel(), [&](int64_t b, int64_t e) { kern.unary(op, p, src + b * sx, tx, dst + b * sy, ty, e - b); });
+  parallel_chunks(x.numel(), [&](int64_t b, int64_t e) {
+    kern.unary(op, p, src.at(b), src.elem, dst.at(b), dst.elem, e - b);
+  });
   return y;
 }
 
@@ -39,26 +39,26 @@ Tensor binary(Runtime& rt, const Tensor& a, const Tensor& b, Binary op, float p,
   SDFAST_CHECK(nb > 0 && n % nb == 0 && (a.shape() == b.shape() || nb < n), what, ": cannot combine ",
                a.describe(), " and ", b.describe());
   Tensor y = Tensor::empty(a.shape(), rt.activation());
-  const simd::Elem ta = elem_of(a.dtype()), tb = elem_of(b.dtype()), ty = elem_of(y.dtype());
-  const auto* ap = static_cast<const unsigned char*>(a.raw_data());
-  const auto* bp = static_cast<const unsigned char*>(b.raw_data());
-  auto* yp = static_cast<unsigned char*>(y.raw_data());
-  const size_t sa = dtype_size(a.dtype()), sb = dtype_size(b.dtype()), sy = dtype_size(y.dtype());
+  const auto ae = kernel_elems(a), be = kernel_elems(b);
+  const auto ye = kernel_elems(y);
   const auto& kern = rt.kernels();
   if (nb == n) {
     parallel_chunks(n, [&](int64_t s, int64_t e) {
-      kern.binary(op, p, ap + s * sa, ta, bp + s * sb, tb, yp + s * sy, ty, e - s);
+      kern.binary(op, p, ae.at(s), ae.elem, be.at(s), be.elem, ye.at(s), ye.elem, e - s);
     });
   } else {
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n / nb; ++r) kern.binary(op, p, ap + r * nb * sa, ta, bp, tb, yp + r * nb * sy, ty, nb);
+    for (int64_t r = 0; r < n / nb; ++r)
+      kern.binary(op, p, ae.at(r * nb), ae.elem, be.base, be.elem, ye.at(r * nb), ye.elem, nb);
   }
   return y;
 }
 
-// Copies n elements from src (type ts) to dst (type td), converting.
-void copy_elems(const simd::Kernels& kern, const void* src, DType ts, void* dst, DType td, int64_t n) {
-  kern.unary(Unary::Copy, 0.0f, src, elem_of(ts), dst, elem_of(td), n);
+// Copies n elements from src[i] to dst[j], converting between their types.
+template <class In, class Out>
+void copy_elems(const simd::Kernels& kern, const KernelElems<In>& src, int64_t i, const KernelElems<Out>& dst,
+                int64_t j, int64_t n) {
+  kern.unary(Unary::Copy, 0.0f, src.at(i), src.elem, dst.at(j), dst.elem, n);
 }
 
 }  // namespace
@@ -83,15 +83,13 @@ Tensor add_channel_bias(Runtime& rt, const Tensor& x, const Tensor& bias) {
   const Tensor bf = bias.to(DType::F32);
   const float* bv = bf.data<float>();
   const auto& kern = rt.kernels();
-  const auto* src = static_cast<const unsigned char*>(x.raw_data());
-  auto* dst = static_cast<unsigned char*>(y.raw_data());
-  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
+  const auto src = kernel_elems(x);
+  const auto dst = kernel_elems(y);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < n; ++b)
     for (int64_t p = 0; p < positions; ++p) {
       const int64_t off = (b * positions + p) * c;
-      kern.binary(Binary::Add, 0.0f, src + off * sx, elem_of(x.dtype()), bv + b * c, simd::Elem::F32, dst + off * sy,
-               elem_of(y.dtype()), c);
+      kern.binary(Binary::Add, 0.0f, src.at(off), src.elem, bv + b * c, simd::Elem::F32, dst.at(off), dst.elem, c);
     }
   return y;
 }
@@ -120,13 +118,12 @@ Tensor geglu(Runtime& rt, const Tensor& x, DType out) {
   shape.back() = f;
   Tensor y = Tensor::empty(shape, out);
   const auto& kern = rt.kernels();
-  const auto* src = static_cast<const unsigned char*>(x.raw_data());
-  auto* dst = static_cast<unsigned char*>(y.raw_data());
-  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
-  const simd::Elem tx = elem_of(x.dtype()), ty = elem_of(y.dtype());
+  const auto src = kernel_elems(x);
+  const auto dst = kernel_elems(y);
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r)
-    kern.binary(Binary::GeluGate, 0.0f, src + r * 2 * f * sx, tx, src + (r * 2 * f + f) * sx, tx, dst + r * f * sy, ty, f);
+    kern.binary(Binary::GeluGate, 0.0f, src.at(r * 2 * f), src.elem, src.at(r * 2 * f + f), src.elem, dst.at(r * f),
+                dst.elem, f);
   return y;
 }
 
@@ -141,14 +138,12 @@ Tensor concat_last(Runtime& rt, const Tensor& a, const Tensor& b) {
   shape.back() = ca + cb;
   Tensor y = Tensor::empty(shape, rt.activation());
   const auto& kern = rt.kernels();
-  const auto* ap = static_cast<const unsigned char*>(a.raw_data());
-  const auto* bp = static_cast<const unsigned char*>(b.raw_data());
-  auto* yp = static_cast<unsigned char*>(y.raw_data());
-  const size_t sa = dtype_size(a.dtype()), sb = dtype_size(b.dtype()), sy = dtype_size(y.dtype());
+  const auto ae = kernel_elems(a), be = kernel_elems(b);
+  const auto ye = kernel_elems(y);
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    copy_elems(kern, ap + r * ca * sa, a.dtype(), yp + r * (ca + cb) * sy, y.dtype(), ca);
-    copy_elems(kern, bp + r * cb * sb, b.dtype(), yp + (r * (ca + cb) + ca) * sy, y.dtype(), cb);
+    copy_elems(kern, ae, r * ca, ye, r * (ca + cb), ca);
+    copy_elems(kern, be, r * cb, ye, r * (ca + cb) + ca, cb);
   }
   return y;
 }
@@ -192,9 +187,8 @@ Tensor upsample_nearest(Runtime& rt, const Tensor& x, int64_t out_h, int64_t out
   // torch (nearest): src = min(floor(dst * (in / out)), in - 1), the scale computed in float.
   const float sh = float(h) / float(out_h), sw = float(w) / float(out_w);
   const auto& kern = rt.kernels();
-  const auto* src = static_cast<const unsigned char*>(x.raw_data());
-  auto* dst = static_cast<unsigned char*>(y.raw_data());
-  const size_t sx = dtype_size(x.dtype()), sy = dtype_size(y.dtype());
+  const auto src = kernel_elems(x);
+  const auto dst = kernel_elems(y);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < n; ++b)
     for (int64_t oy = 0; oy < out_h; ++oy) {
@@ -202,7 +196,7 @@ Tensor upsample_nearest(Runtime& rt, const Tensor& x, int64_t out_h, int64_t out
       for (int64_t ox = 0; ox < out_w; ++ox) {
         const int64_t ix = std::min(int64_t(std::floor(float(ox) * sw)), w - 1);
         const int64_t so = ((b * h + iy) * w + ix) * c, d = ((b * out_h + oy) * out_w + ox) * c;
-        copy_elems(kern, src + so * sx, x.dtype(), dst + d * sy, y.dtype(), c);
+        copy_elems(kern, src, so, dst, d, c);
       }
     }
   return y;

@@ -20,14 +20,10 @@ namespace {
 struct IsaName {
   Isa isa;
   const char* name;
-  const char* onednn;
 };
 constexpr IsaName kIsas[] = {
-    {Isa::Generic, "generic", "sse41"},
-    {Isa::Avx2, "avx2", "avx2"},
-    {Isa::Avx512, "avx512", "avx512_core"},
-    {Isa::Avx512Bf16, "avx512_bf16", "avx512_core_bf16"},
-    {Isa::Amx, "amx", "avx512_core_amx"},
+    {Isa::Generic, "generic"},          {Isa::Avx2, "avx2"}, {Isa::Avx512, "avx512"},
+    {Isa::Avx512Bf16, "avx512_bf16"}, {Isa::Amx, "amx"},
 };
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -43,12 +39,6 @@ uint64_t read_xcr0() {
 const char* isa_name(Isa isa) {
   for (const auto& e : kIsas)
     if (e.isa == isa) return e.name;
-  return "?";
-}
-
-const char* onednn_isa_for(Isa isa) {
-  for (const auto& e : kIsas)
-    if (e.isa == isa) return e.onednn;
   return "?";
 }
 

@@ -25,8 +25,6 @@ std::optional<Isa> isa_from_name(std::string_view name);
 std::string isa_names();                               // "generic|avx2|avx512|avx512_bf16|amx"
 // Whether matrix products in bfloat16 run natively (vdpbf16ps or AMX) at this variant.
 inline bool native_bf16(Isa isa) { return isa >= Isa::Avx512Bf16; }
-// The oneDNN ISA cap (dnnl::cpu_isa) name matching a variant, e.g. "avx512_core_bf16".
-const char* onednn_isa_for(Isa isa);
 
 struct CpuFeatures {
   std::string vendor, brand;

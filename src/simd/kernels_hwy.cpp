@@ -147,20 +147,13 @@ HWY_INLINE void Store(VF v, uint16_t* p) {
   hn::StoreU(hn::DemoteTo(du16, hn::BitCast(di32, hn::ShiftRight<16>(r))), du16, p);
 }
 
-// Scalar storage conversions for the tail buffers.
+// bf16 bits -> float, for the tails.
 HWY_INLINE float ToFloat(float v) { return v; }
 HWY_INLINE float ToFloat(uint16_t v) {
   const uint32_t u = uint32_t(v) << 16;
   float f;
   std::memcpy(&f, &u, 4);
   return f;
-}
-HWY_INLINE void FromFloat(float v, float* p) { *p = v; }
-HWY_INLINE void FromFloat(float v, uint16_t* p) {
-  alignas(64) float buf[kMaxLanes] = {v};
-  alignas(64) uint16_t out[kMaxLanes];
-  Store(Load(buf), out);
-  *p = out[0];
 }
 
 // Element i of p, which need not be aligned to its type (tensor data inside a file need not be).
@@ -179,15 +172,9 @@ HWY_INLINE VF LoadTail(const T* p, size_t n) {
 }
 template <class T>
 HWY_INLINE void StoreTail(VF v, T* p, size_t n) {
-  alignas(64) float buf[kMaxLanes];
-  Store(v, buf);
-  if constexpr (std::is_same_v<T, float>) {
-    std::memcpy(p, buf, n * sizeof(float));
-  } else {
-    alignas(64) uint16_t out[kMaxLanes];
-    Store(v, out);
-    std::memcpy(p, out, n * sizeof(uint16_t));
-  }
+  alignas(64) T out[kMaxLanes];
+  Store(v, out);
+  std::memcpy(p, out, n * sizeof(T));
 }
 
 // Calls f(float{}) or f(uint16_t{}) for the storage type.
