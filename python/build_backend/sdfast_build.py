@@ -42,13 +42,19 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 
 def _build():
     build = os.environ.get("SDFAST_PIP_BUILD_DIR") or os.path.join(ROOT, "build", "pip")
-    configure = ["cmake", "-S", ROOT, "-B", build, f"-DPython3_EXECUTABLE={sys.executable}"]
     if not os.path.exists(os.path.join(build, "CMakeCache.txt")):  # a new tree: the module only
-        configure += ["-DCMAKE_BUILD_TYPE=Release", "-DSDFAST_BUILD_TESTS=OFF", "-DSDFAST_BUILD_BENCH=OFF"]
-    subprocess.run(configure, check=True, stdout=sys.stderr)
+        subprocess.run(["cmake", "-S", ROOT, "-B", build, f"-DPython3_EXECUTABLE={sys.executable}",
+                        "-DCMAKE_BUILD_TYPE=Release", "-DSDFAST_BUILD_TESTS=OFF", "-DSDFAST_BUILD_BENCH=OFF"],
+                       check=True, stdout=sys.stderr)
+    # an existing tree is used as configured (its interpreter must have this one's ABI: checked below)
     subprocess.run(["cmake", "--build", build, "--target", "sdfast_python", "-j", str(os.cpu_count() or 1)],
                    check=True, stdout=sys.stderr)
-    return os.path.join(build, "python", NAME)
+    package = os.path.join(build, "python", NAME)
+    module = "_sdfast" + sysconfig.get_config_var("EXT_SUFFIX")
+    if not os.path.isfile(os.path.join(package, module)):
+        raise RuntimeError(f"{build} builds the module for another Python (no {module} in {package}); "
+                           "set SDFAST_PIP_BUILD_DIR to a new folder")
+    return package
 
 
 def _record_line(arcname, data):
