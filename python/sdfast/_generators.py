@@ -55,8 +55,12 @@ def _is_seed(x):
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
-def plan(generator, images):
-    """Turns the `generator` argument into a GeneratorPlan; `images` is how many the call makes."""
+def plan(generator, images, kind="numpy"):
+    """Turns the `generator` argument into a GeneratorPlan; `images` is how many the call makes,
+    `kind` the engine's generator ("numpy" or "torch") for int seeds."""
+    if generator is None and kind != "numpy":
+        # fresh random seeds for the engine's other generators
+        return GeneratorPlan(seeds=[int(s) for s in np.random.SeedSequence().generate_state(images, np.uint64)])
     if generator is None:
         # Diffusers draws fresh random latents: fresh PCG64 generators seeded from the OS.
         return GeneratorPlan(states=[_state_tuple(np.random.Generator(np.random.PCG64()), i)

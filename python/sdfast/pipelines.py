@@ -200,7 +200,7 @@ class StableDiffusionPipeline:
         if not isinstance(num_images_per_prompt, int) or isinstance(num_images_per_prompt, bool):
             raise TypeError("num_images_per_prompt must be an int")
         images = len(prompts) * max(num_images_per_prompt, 1)
-        gen = _generators.plan(generator, images)
+        gen = _generators.plan(generator, images, generator_kind)
         if latents is not None:
             if type(latents).__module__.startswith("torch"):
                 latents = latents.detach().cpu().numpy()

@@ -114,3 +114,22 @@ def test_every_scheduler_class_from_config(sd15):
     finally:
         sd15.scheduler = original
     assert sd15.info["scheduler_class"] == "PNDMScheduler"
+
+
+def test_output_types_and_return_dict(sd15):
+    small = dict(prompt="a red circle", num_inference_steps=2, guidance_scale=1.0, height=64, width=64)
+    latent = sd15(**small, generator=[1], output_type="latent").images
+    assert isinstance(latent, np.ndarray) and latent.shape == (1, 4, 8, 8) and latent.dtype == np.float32
+    images, nsfw = sd15(**small, generator=[1], return_dict=False)
+    assert nsfw is None and len(images) == 1 and images[0].size == (64, 64)
+    as_np = sd15(**small, generator=[1], output_type="np").images
+    np.testing.assert_array_equal(np.asarray(images[0]), np.round(as_np[0] * 255).astype(np.uint8))
+
+
+def test_torch_generator_kind_with_seeds(sd15):
+    small = dict(prompt="a red circle", num_inference_steps=2, guidance_scale=1.0, height=64, width=64,
+                 output_type="np")
+    a = sd15(**small, generator=[5], generator_kind="torch").images
+    b = sd15(**small, generator=[5]).images
+    c = sd15(**small, generator_kind="torch").images  # fresh random seeds
+    assert a.shape == b.shape == c.shape and not np.array_equal(a, b)
