@@ -153,11 +153,12 @@ def test_the_gil_is_released_while_the_engine_runs(sd15):
     t.start()
     try:
         start = time.monotonic()
-        sd15(**{**SMALL, "num_inference_steps": 20})
+        sd15(**{**SMALL, "num_inference_steps": 60})
         elapsed = time.monotonic() - start
     finally:
         stop.set()
         t.join()
-    # with the GIL held for the whole run, the thread would tick only between steps
+    # With the GIL held while the engine runs, the thread could not tick at all during the run
+    # (about a second and a half here): only before and after it.
     print(f"{len(ticks)} ticks in {elapsed:.3f} s")
-    assert len(ticks) > min(50, elapsed * 100), (len(ticks), elapsed)
+    assert len(ticks) > 50, (len(ticks), elapsed)
