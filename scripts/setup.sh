@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 
 # libdnnl-dev's dnnl-config.cmake calls find_package(OpenCL): its library and headers are needed
 # to configure even a CPU-only build (ocl-icd-opencl-dev, opencl-headers).
+# pybind11-dev and python3-dev build the Python module (import sdfast; python/), whose runtime and
+# tests use Debian's python3-numpy, python3-pil and python3-pytest.
 PACKAGES=(g++ make cmake pkg-config libdnnl-dev ocl-icd-opencl-dev opencl-headers
-          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libgtest-dev libbenchmark-dev)
+          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libgtest-dev libbenchmark-dev
+          pybind11-dev python3-dev python3-numpy python3-pil python3-pytest)
 cmake_args=()
 for arg in "$@"; do
   if [ "$arg" = "--with-clang" ]; then
