@@ -9,11 +9,16 @@
 #   OUT/tokenizer_files/     vocab.json NUL merges.txt: the golden CLIP files cut down to their
 #                            byte-level symbols, the specials and the first merges
 #   OUT/tokenizer_encode/    the golden tokenizer case's prompts and hand-made hard ones
+#   OUT/image_file/          fuzz/image_seeds/: tiny PNG (RGB, grey, grey+alpha, RGBA, palette with
+#                            tRNS, 16-bit), JPEG (baseline, progressive, grey), WebP (lossy, lossless,
+#                            alpha) files
 # Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
-mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode"
+mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode" \
+  "$out/image_file"
+cp fuzz/image_seeds/* "$out/image_file/"
 
 n=0
 while IFS= read -r -d '' f; do

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # libdnnl-dev's dnnl-config.cmake calls find_package(OpenCL): its library and headers are needed
 # to configure even a CPU-only build (ocl-icd-opencl-dev, opencl-headers).
 PACKAGES=(g++ make cmake pkg-config libdnnl-dev ocl-icd-opencl-dev opencl-headers
-          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libgtest-dev libbenchmark-dev)
+          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libspng-dev libturbojpeg0-dev libwebp-dev
+          libgtest-dev libbenchmark-dev)
 cmake_args=()
 for arg in "$@"; do
   if [ "$arg" = "--with-clang" ]; then
