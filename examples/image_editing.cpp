@@ -21,24 +21,26 @@ int main(int argc, char** argv) {
     request.prompts = {"a red circle on a blue background"};
     request.num_inference_steps = 25;
     request.guidance_scale = 5.0;
-    request.seeds = {4};
+    request.seeds = {1};
     const sdfast::Image picture = pipe->generate(request).images.at(0);
 
-    // img2img: the same layout, another colour. strength 0.7 runs the last 17 of the 25 steps.
+    // img2img: the same layout, another colour. strength 0.6 runs the last 15 of the 25 steps.
     request.prompts = {"a yellow circle on a blue background"};
     request.image = picture;
-    request.strength = 0.7;
+    request.strength = 0.6;
     const sdfast::Image recoloured = pipe->img2img(request).images.at(0);
 
     // Inpainting: white = repaint. The demo model has an ordinary 4-channel UNet, so the known
     // region is blended back after every step (Diffusers' legacy inpainting path).
+    // The mask covers the middle (the circle), 12 pixels from each edge.
     sdfast::Image mask{picture.width, picture.height, std::vector<uint8_t>(picture.rgb.size(), 0)};
-    for (int y = picture.height / 2; y < picture.height; ++y)
-      for (int x = picture.width / 2; x < picture.width; ++x)
+    for (int y = 12; y < picture.height - 12; ++y)
+      for (int x = 12; x < picture.width - 12; ++x)
         for (int c = 0; c < 3; ++c) mask.rgb[(size_t(y) * size_t(picture.width) + size_t(x)) * 3 + c] = 255;
-    request.prompts = {"a white square on a blue background"};
+    request.prompts = {"a yellow triangle on a blue background"};
     request.mask_image = mask;
     request.strength = 1.0;
+    request.seeds = {0};
     const sdfast::Image painted = pipe->inpaint(request).images.at(0);
 
     const sdfast::Image strip = sdfast::make_image_grid({picture, recoloured, mask, painted}, 1, 4);

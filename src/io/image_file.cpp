@@ -68,6 +68,8 @@ Pixels decode_png(const uint8_t* data, size_t size, const std::string& name, con
   if (len != size_t(px.width) * size_t(px.height) * 4) fail_argument("'", name, "': PNG decoded size mismatch");
   px.data.resize(len);
   check(spng_decode_image(ctx.get(), px.data.data(), len, SPNG_FMT_RGBA8, SPNG_DECODE_TRNS), "pixels");
+  // The rest of the file up to IEND: a file cut after its image data is still truncated.
+  check(spng_decode_chunks(ctx.get()), "after the image data");
   return px;
 }
 

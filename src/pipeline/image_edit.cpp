@@ -55,7 +55,8 @@ void check_edit_request(const GenerateRequest& r, int height, int width, int une
                   "(inpaint) or use an ordinary model");
   if (!(r.strength >= 0.0 && r.strength <= 1.0))
     fail_argument("strength must be between 0 and 1, got ", r.strength);
-  first_timestep_index(r.num_inference_steps, r.strength, 1);  // throws when no step runs
+  if (r.num_inference_steps >= 1)  // (a bad step count is check_request's to name)
+    first_timestep_index(r.num_inference_steps, r.strength, 1);  // throws when no step runs
   if (!r.latents.empty())
     fail_argument("latents cannot be given with an init image (the start latents come from it)");
   check_image(*r.image, "init image");

@@ -260,8 +260,9 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   // An init image sets the size (img2img, inpainting); negative sizes are refused below.
   const int height = r.height != 0 ? r.height : r.image ? r.image->height : info_.default_height;
   const int width = r.width != 0 ? r.width : r.image ? r.image->width : info_.default_width;
-  check_request(r, height, width);
+  // The init image first: a wrong image size is named as such, not as a bad height.
   check_edit_request(r, height, width, unet_->config().in_channels, vae_->latent_channels());
+  check_request(r, height, width);
   auto generator_check = make_generator(r.generator, 0);  // rejects unknown names up front
   (void)generator_check;
 

@@ -32,10 +32,12 @@ std::string read_bytes(const std::string& path) {
 // The seeds' picture: 16x8, pixel (x, y) = (16x, 32y, 128).
 uint8_t expected(int x, int y, int c) { return uint8_t(c == 0 ? x * 16 : c == 1 ? y * 32 : 128); }
 
-int max_diff_to_seed(const Image& im) {
+// From column `x0` on (rgba.*: the colour of the transparent left half need not survive encoding;
+// libwebp's lossless encoder cleans it up).
+int max_diff_to_seed(const Image& im, int x0 = 0) {
   int worst = 0;
   for (int y = 0; y < 8; ++y)
-    for (int x = 0; x < 16; ++x)
+    for (int x = x0; x < 16; ++x)
       for (int c = 0; c < 3; ++c)
         worst = std::max(worst, std::abs(int(im.rgb[size_t((y * 16 + x) * 3 + c)]) - int(expected(x, y, c))));
   return worst;
@@ -58,7 +60,7 @@ TEST(ImageFile, LosslessSeedsDecodeExactly) {
     const Image im = load_image(kSeeds + name);
     ASSERT_EQ(im.width, 16) << name;
     ASSERT_EQ(im.height, 8) << name;
-    EXPECT_EQ(max_diff_to_seed(im), 0) << name;
+    EXPECT_EQ(max_diff_to_seed(im, std::string(name) == "rgba.webp" ? 8 : 0), 0) << name;
   }
 }
 
