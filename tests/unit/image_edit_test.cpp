@@ -105,7 +105,8 @@ TEST(ImageEdit, SeveralImagesDrawAsDiffusers) {
   // Image 0's sampled latents serve both images.
   const std::vector<float> lat = out.image_latents.to_vector();
   EXPECT_EQ(std::vector<float>(lat.begin(), lat.begin() + 256), std::vector<float>(lat.begin() + 256, lat.end()));
-  EXPECT_EQ(out.timesteps.size(), 2u);  // int(4 * 0.5)
+  // int(4 * 0.5) = 2 steps of PNDM's 5-entry array (one timestep doubled): entries 2, 3, 4.
+  EXPECT_EQ(out.timesteps.size(), 3u);
   EXPECT_TRUE(all_finite(out.final_latents));
 }
 
