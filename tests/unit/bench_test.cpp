@@ -319,8 +319,12 @@ TEST(BenchCommand, QuickRunWritesTheReport) {
   EXPECT_TRUE(r["failures"].empty()) << r["failures"].dump();
   ASSERT_EQ(r["roofline"]["rows"].size(), 2u);
   for (const json& row : r["roofline"]["rows"]) EXPECT_TRUE(row["gflops"].is_number());
-  ASSERT_EQ(r["table1"]["rows"].size(), 2u);
+  ASSERT_EQ(r["table1"]["rows"].size(), 3u);  // fp32, bf16, bf16 img2img
   ASSERT_EQ(r["table2"]["rows"].size(), 3u);
+  const json& img2img = r["table1"]["rows"][2];
+  EXPECT_EQ(img2img["id"], "t1.bf16.img2img");
+  EXPECT_EQ(img2img["result"]["strength"], 0.6);
+  EXPECT_TRUE(img2img["result"]["vae_encode_s"].is_array());
   std::set<std::string> sections;
   for (const char* table : {"table1", "table2", "table3"})
     for (const json& row : r[table]["rows"]) {
