@@ -11,12 +11,16 @@
 #   OUT/tokenizer_encode/    the golden tokenizer case's prompts and hand-made hard ones
 #   OUT/scheduler_config/    a step-count byte, then a scheduler config: every scheduler_config.json
 #                            of the golden and demo models and of the scheduler golden cases
+#   OUT/image_file/          fuzz/image_seeds/: tiny PNG (RGB, grey, grey+alpha, RGBA, palette with
+#                            tRNS, 16-bit), JPEG (baseline, progressive, grey), WebP (lossy, lossless,
+#                            alpha) files
 # Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
 mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode" \
-         "$out/scheduler_config"
+         "$out/scheduler_config" "$out/image_file"
+cp fuzz/image_seeds/* "$out/image_file/"
 
 n=0
 while IFS= read -r -d '' f; do

@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 # pybind11-dev and python3-dev build the Python module (import sdfast; python/), whose runtime and
 # tests use Debian's python3-numpy, python3-pil and python3-pytest.
 PACKAGES=(g++ make cmake pkg-config libdnnl-dev ocl-icd-opencl-dev opencl-headers
-          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libgtest-dev libbenchmark-dev
-          pybind11-dev python3-dev python3-numpy python3-pil python3-pytest)
+          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libspng-dev libturbojpeg0-dev libwebp-dev
+          libgtest-dev libbenchmark-dev pybind11-dev python3-dev python3-numpy python3-pil python3-pytest)
 cmake_args=()
 for arg in "$@"; do
   if [ "$arg" = "--with-clang" ]; then

@@ -11,11 +11,19 @@
 //   req.seeds = {0, 1, 2, 3};                             // one numpy PCG64 generator per image
 //   auto result = pipe->generate(req);
 //   sdfast::save_png(sdfast::make_image_grid(result.images, 2, 2), "grid.png");
+//
+// Image-to-image and inpainting (StableDiffusionImg2ImgPipeline / StableDiffusionInpaintPipeline):
+//   req.image = sdfast::load_image("photo.png");          // init image
+//   req.strength = 0.6;                                   // run the last 60 % of the schedule
+//   auto edited = pipe->img2img(req);
+//   req.mask_image = sdfast::load_image("mask.png");      // white: repaint
+//   auto painted = pipe->inpaint(req);
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,12 +76,26 @@ struct GenerateRequest {
   std::vector<float> latents;
   bool return_latents = false;
   bool return_float_images = false;  // GenerateResult::float_images (output_type="np")
+  // Image-to-image and inpainting, with Diffusers' argument names. Without `image`, generate() makes
+  // images from noise (text-to-image); with `image` alone it starts from that picture (img2img);
+  // with `image` and `mask_image` it repaints the mask's white part (inpainting). The init image sets
+  // the output size: height and width are 0 or equal to it, both multiples of 8 (no resizing). The
+  // mask has the image's size; its grey value (PIL's "L" conversion) >= 128 marks pixels to repaint.
+  // A 9-channel (inpainting) UNet takes the mask as input; an ordinary 4-channel UNet keeps the
+  // known region by blending it back after every step, as Diffusers' legacy path does.
+  std::optional<Image> image;
+  std::optional<Image> mask_image;
+  // How far into the noise the init image goes: int(steps * strength) of the num_inference_steps
+  // steps run, the last ones of the schedule (0 < strength <= 1; at 1 inpainting starts from pure
+  // noise). 0.8 is Diffusers' img2img default; its inpainting default is 1.0.
+  double strength = 0.8;
   // Called after every model evaluation; return false to cancel (generate throws Cancelled).
   std::function<bool(const StepInfo&)> callback;
 };
 
 struct GenerateTimings {
   double text_encoder_s = 0;
+  double vae_encode_s = 0;  // img2img / inpainting: the init (and masked) image encoded
   std::vector<double> unet_steps_s;  // one entry per model evaluation (UNet call)
   double vae_decode_s = 0;
   double total_s = 0;
@@ -126,7 +148,12 @@ class Pipeline {
   // Replaces the VAE by the AutoencoderKL / AutoencoderTiny component folder `path`.
   void set_vae(const std::string& path);
 
+  // Text-to-image, img2img or inpainting, by which of request.image / mask_image are set.
   GenerateResult generate(const GenerateRequest& request);
+  // generate() after checking that request.image is set and mask_image is not (InvalidArgument).
+  GenerateResult img2img(const GenerateRequest& request);
+  // generate() after checking that request.image and request.mask_image are set (InvalidArgument).
+  GenerateResult inpaint(const GenerateRequest& request);
   const PipelineInfo& info() const;
 
   // Scheduler names accepted by set_scheduler (class names and aliases).

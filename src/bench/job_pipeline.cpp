@@ -1,9 +1,10 @@
-// Bench job "pipeline": end-to-end text-to-image latency through the public Pipeline API, as a
-// user of `sdfast generate` sees it once the model is loaded.
+// Bench job "pipeline": end-to-end text-to-image (or image-to-image) latency through the public
+// Pipeline API, as a user of `sdfast generate` / `sdfast img2img` sees it once the model is loaded.
 //
 // params: model (pipeline folder), vae ("" or a VAE component folder to swap in), dtype,
 // vae_dtype ("" = dtype), scheduler, steps, images (num_images_per_prompt), size (height = width),
-// attention, prompt, seed, threads, repeats, warmup, estimate_from_steps (0: run all `steps`).
+// attention, prompt, seed, threads, repeats, warmup, estimate_from_steps (0: run all `steps`),
+// strength (absent: text-to-image; else img2img from a synthetic init image at that strength).
 //
 // With estimate_from_steps = k > 0 each repetition runs k steps end to end (text encoder, k steps,
 // VAE decode) and reports latency = measured total - time in the k steps + (model evaluations of
@@ -13,11 +14,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "bench/job.h"
 #include "bench/measure.h"
 #include "core/error.h"
 #include "io/json.h"
+#include "pipeline/image_edit.h"
 #include "schedulers/scheduler.h"
 #include "sdfast/pipeline.h"
 
@@ -25,12 +28,28 @@ namespace sdfast::bench::detail {
 
 namespace {
 
-// Model evaluations the pipeline makes for `steps` steps of `scheduler` on `model`'s schedule.
-int model_evaluations(const std::string& model, const std::string& scheduler, int steps) {
+// Model evaluations the pipeline makes for `steps` steps of `scheduler` on `model`'s schedule
+// (img2img: the tail of the schedule that `strength` selects, as Diffusers' get_timesteps).
+int model_evaluations(const std::string& model, const std::string& scheduler, int steps,
+                      std::optional<double> strength) {
   const auto config_path = std::filesystem::path(model) / "scheduler" / "scheduler_config.json";
   auto s = make_scheduler(scheduler, Config::load(config_path.string()));
   s->set_timesteps(steps);
-  return int(s->timesteps().size());
+  const int all = int(s->timesteps().size());
+  return strength ? all - int(first_timestep_index(steps, *strength, s->order())) : all;
+}
+
+// A smooth synthetic picture (gradients) to start img2img from.
+Image gradient_image(int size) {
+  Image im{size, size, std::vector<uint8_t>(size_t(size) * size_t(size) * 3)};
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      uint8_t* p = &im.rgb[(size_t(y) * size_t(size) + size_t(x)) * 3];
+      p[0] = uint8_t(x * 255 / size);
+      p[1] = uint8_t(y * 255 / size);
+      p[2] = uint8_t(128);
+    }
+  return im;
 }
 
 }  // namespace
@@ -42,6 +61,8 @@ nlohmann::json run_pipeline_job(const Job& job) {
   const int steps = param<int>(job, "steps"), images = param<int>(job, "images");
   const int size = param<int>(job, "size");
   const int estimate = param<int>(job, "estimate_from_steps", 0);
+  std::optional<double> strength;
+  if (job.params.contains("strength")) strength = param<double>(job, "strength", 0.0);
   if (estimate < 0 || estimate > steps)
     fail_argument("bench job '", job.id, "': estimate_from_steps must be 0..", steps, ", got ",
                   estimate);
@@ -77,13 +98,19 @@ nlohmann::json run_pipeline_job(const Job& job) {
   request.height = request.width = size;
   request.num_inference_steps = estimate > 0 ? estimate : steps;
   request.seeds = {opt.random_weights_seed};
+  if (strength) {
+    request.image = gradient_image(size);
+    request.strength = *strength;
+    // At least one step must run when only a few are measured (estimate_from_steps).
+    while (int(request.num_inference_steps * *strength) < 1) ++request.num_inference_steps;
+  }
   // Warm-up: the same shapes (batch, size, decode) with at most two steps creates every oneDNN
   // primitive and packs every weight the timed runs use.
   GenerateRequest warm = request;
-  warm.num_inference_steps = std::min(request.num_inference_steps, 2);
+  warm.num_inference_steps = std::min(request.num_inference_steps, strength ? request.num_inference_steps : 2);
 
-  const int evaluations = model_evaluations(model, scheduler, steps);
-  std::vector<double> latency, measured, text_encoder, decode, step_median;
+  const int evaluations = model_evaluations(model, scheduler, steps, strength);
+  std::vector<double> latency, measured, text_encoder, encode, decode, step_median;
   int measured_evaluations = 0;
   const auto run = [&] {
     const GenerateResult r = pipe->generate(request);
@@ -94,6 +121,7 @@ nlohmann::json run_pipeline_job(const Job& job) {
     measured_evaluations = int(t.unet_steps_s.size());
     measured.push_back(t.total_s);
     text_encoder.push_back(t.text_encoder_s);
+    encode.push_back(t.vae_encode_s);
     decode.push_back(t.vae_decode_s);
     step_median.push_back(median(t.unet_steps_s));
     latency.push_back(estimate > 0 ? t.total_s - in_steps + evaluations * step_median.back()
@@ -113,6 +141,10 @@ nlohmann::json run_pipeline_job(const Job& job) {
   result["measured_total_s"] = measured;
   result["text_encoder_s"] = text_encoder;
   result["vae_decode_s"] = decode;
+  if (strength) {
+    result["strength"] = *strength;
+    result["vae_encode_s"] = encode;
+  }
   result["unet_step_median_s"] = step_median;
   return result;
 }

@@ -202,6 +202,16 @@ std::vector<Row> make_plan(const BenchOptions& o, const ModelPaths& models) {
                           "peak RSS <= 3.5 GB"};
       add(r);
     }
+    // Image-to-image for the same steps: strength 0.6 runs int(0.6 * steps) of them, plus the VAE
+    // encoder; its speed-up over text-to-image should approach 1 / 0.6.
+    Row r;
+    r.table = "table1";
+    r.label = "bf16 img2img, strength 0.6 (same steps)";
+    nlohmann::json p = pipeline(models.sd15, "", "bf16", "DDIMScheduler", s.t1_steps, 1);
+    p["strength"] = 0.6;
+    r.job = {"t1.bf16.img2img", "pipeline", p};
+    r.baseline = "t1.bf16";
+    add(r);
   }
   if (tables.count(2)) {
     const struct {

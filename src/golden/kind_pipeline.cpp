@@ -2,12 +2,10 @@
 // with per-image generators, VAE decode, postprocessing), against Diffusers in float64.
 #include "core/error.h"
 #include "golden/kinds.h"
-#include "pipeline/stable_diffusion_pipeline.h"
+#include "golden/pipeline_case.h"
 #include "random/generator.h"
 
 namespace sdfast::golden {
-
-namespace {
 
 Tensor stack_images(const std::vector<Image>& images) {
   const int64_t n = int64_t(images.size()), h = images[0].height, w = images[0].width;
@@ -17,9 +15,18 @@ Tensor stack_images(const std::vector<Image>& images) {
   return t;
 }
 
-}  // namespace
+Image case_image(const GoldenCase& c, const std::string& name) {
+  const Tensor t = c.tensor(name, DType::U8);
+  SDFAST_CHECK(t.ndim() == 4 && t.dim(0) == 1 && (t.dim(3) == 3 || t.dim(3) == 1), c.name(), ": ", name,
+               " is ", t.describe(), ", expected [1, H, W, 3 or 1] uint8");
+  Image im{int(t.dim(2)), int(t.dim(1)), {}};
+  const uint8_t* p = t.data<uint8_t>();
+  for (int64_t i = 0; i < t.dim(1) * t.dim(2); ++i)
+    for (int c3 = 0; c3 < 3; ++c3) im.rgb.push_back(p[i * t.dim(3) + (t.dim(3) == 3 ? c3 : 0)]);
+  return im;
+}
 
-void run_pipeline(CaseRun& run) {
+std::unique_ptr<StableDiffusionPipeline> load_case_pipeline(CaseRun& run) {
   const GoldenCase& c = run.golden();
   const nlohmann::json& p = c.params();
   PipelineOptions options;
@@ -31,6 +38,11 @@ void run_pipeline(CaseRun& run) {
     if (p.contains("scheduler_config")) config = Config(p["scheduler_config"], "case.json scheduler_config");
     pipe->set_scheduler(p["scheduler"].get<std::string>(), config);
   }
+  return pipe;
+}
+
+GenerateRequest case_request(const GoldenCase& c) {
+  const nlohmann::json& p = c.params();
   GenerateRequest req;
   req.prompts = {p.at("prompt").get<std::string>()};
   if (p.contains("negative_prompt") && p["negative_prompt"].is_string())
@@ -42,14 +54,20 @@ void run_pipeline(CaseRun& run) {
   req.num_images_per_prompt = p.value("num_images_per_prompt", 1);
   req.eta = p.value("eta", 0.0);
   req.clip_skip = p.value("clip_skip", 0);
+  req.strength = p.value("strength", req.strength);
   const nlohmann::json& gen = p.at("generator");
   const std::string type = gen.at("type").get<std::string>();
   SDFAST_CHECK(type == "numpy_pcg64" || type == "torch_cpu", "generator type '", type, "' is not supported");
   req.generator = type == "numpy_pcg64" ? "numpy" : "torch";
   req.seeds = gen.at("seeds").get<std::vector<uint64_t>>();
+  return req;
+}
 
+void run_pipeline(CaseRun& run) {
+  const GoldenCase& c = run.golden();
+  auto pipe = load_case_pipeline(run);
   // The engine draws the initial latents from the seeds itself; they must equal the case's input.
-  PipelineOutput out = pipe->generate(req);
+  PipelineOutput out = pipe->generate(case_request(c));
   if (c.has("initial_latents")) run.check("initial_latents", out.initial_latents, /*exact=*/true);
   run.check("prompt_embeds", out.prompt_embeds);
   if (c.has("negative_prompt_embeds") && out.negative_prompt_embeds.defined())

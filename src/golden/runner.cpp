@@ -21,6 +21,8 @@ struct KindEntry {
 // One line per implemented kind.
 constexpr KindEntry kKinds[] = {
     {"pipeline", run_pipeline},
+    {"img2img", run_img2img},
+    {"inpaint", run_inpaint},
     {"text_encoder", run_text_encoder},
     {"vae_decode", run_vae_decode},
     {"vae_encode", run_vae_encode},

@@ -19,7 +19,10 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kSupportedPipeline = "StableDiffusionPipeline";
+// Same components; the pipeline class does not change how they load (an inpainting UNet is told
+// apart by its 9 input channels).
+constexpr const char* kSupportedPipelines[] = {"StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline",
+                                               "StableDiffusionInpaintPipeline"};
 constexpr const char* kRequiredRoles[] = {"unet", "vae", "text_encoder", "tokenizer", "scheduler"};
 constexpr const char* kIgnoredRoles[] = {"safety_checker", "feature_extractor", "image_encoder"};
 
@@ -203,10 +206,11 @@ ModelIndex parse_model_index(const json& j, const std::string& label) {
   if (cls == j.end() || !cls->is_string())
     fail(label, ": \"_class_name\" (the pipeline class) is missing or not a string");
   index.pipeline_class = cls->get<std::string>();
-  if (index.pipeline_class != kSupportedPipeline)
+  if (std::find(std::begin(kSupportedPipelines), std::end(kSupportedPipelines), index.pipeline_class) ==
+      std::end(kSupportedPipelines))
     fail(label, ": pipeline class ", shown(*cls),
-         " is not supported; sdfast runs Stable Diffusion 1.x/2.x text-to-image pipelines (",
-         kSupportedPipeline, ")",
+         " is not supported; sdfast runs Stable Diffusion 1.x/2.x pipelines (StableDiffusionPipeline, "
+         "StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline)",
          index.pipeline_class.find("XL") != std::string::npos
              ? " and not SDXL, which has a second text encoder and a different UNet conditioning"
              : "");

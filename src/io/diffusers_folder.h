@@ -6,7 +6,7 @@
 // utils/hub_utils.py (_add_variant, _get_model_file), models/model_loading_utils.py (shard index).
 //
 // What is refused, with an Error naming the file and the component:
-//   - a pipeline class other than StableDiffusionPipeline (SD 1.x/2.x text-to-image), e.g. SDXL;
+//   - a pipeline class other than StableDiffusion{,Img2Img,Inpaint}Pipeline (SD 1.x/2.x), e.g. SDXL;
 //   - a component whose class sdfast cannot build, or an unknown component (e.g. text_encoder_2);
 //   - component names that are not plain folder names ([A-Za-z0-9_-]+: no "..", "/", absolute);
 //   - PyTorch pickle weights (.bin/.ckpt/.pt/.pth), in a folder or given directly: they can run

@@ -1,9 +1,5 @@
 // PNG files through libpng; images, grids and upscaling for viewing.
 #include <png.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -14,6 +10,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "sdfast/image.h"
 
 namespace sdfast {
@@ -86,18 +83,6 @@ void png_error_fn(png_structp png, png_const_charp msg) {
 }
 void png_warning_fn(png_structp, png_const_charp) {}
 
-// Renames `from` to `to` without replacing an existing `to` (atomic where the kernel allows).
-bool rename_noreplace(const std::string& from, const std::string& to) {
-#ifdef SYS_renameat2
-  if (::syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 1 /*RENAME_NOREPLACE*/) == 0)
-    return true;
-  if (errno == EEXIST) return false;
-#endif
-  if (::link(from.c_str(), to.c_str()) != 0) return false;
-  ::unlink(from.c_str());
-  return true;
-}
-
 // The libpng calls, in a function holding no C++ objects across setjmp.
 bool write_png_stream(FILE* f, int width, int height, png_text* chunks, int nchunks, png_bytep* rows,
                       PngWriteError* err) {
@@ -130,17 +115,6 @@ void save_png(const Image& image, const std::string& path, const std::vector<Png
       image.rgb.size() != size_t(image.width) * size_t(image.height) * 3)
     fail("save_png '", path, "': image of ", image.width, "x", image.height, " with ", image.rgb.size(),
          " bytes is not RGB");
-  if (!overwrite && fs::exists(path)) fail("'", path, "' already exists (not overwritten)");
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) fail("cannot write '", path, "': ", std::strerror(errno));
-  FILE* f = ::fdopen(fd, "wb");
-  if (!f) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    fail("cannot write '", path, "'");
-  }
-  PngWriteError err;
   std::vector<png_text> chunks(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     chunks[i].compression = PNG_ITXT_COMPRESSION_NONE;
@@ -153,21 +127,12 @@ void save_png(const Image& image, const std::string& path, const std::vector<Png
   std::vector<png_bytep> rows(size_t(image.height));
   for (int y = 0; y < image.height; ++y)
     rows[size_t(y)] = const_cast<png_bytep>(&image.rgb[size_t(y) * size_t(image.width) * 3]);
-  bool ok = write_png_stream(f, image.width, image.height, chunks.data(), int(chunks.size()), rows.data(), &err);
-  ok = (std::fflush(f) == 0) && (::fsync(::fileno(f)) == 0) && ok;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    fail("cannot write PNG '", path, "'", err.message.empty() ? "" : ": " + err.message);
-  }
-  ::chmod(tmp.c_str(), 0644);
-  const bool renamed = overwrite ? std::rename(tmp.c_str(), path.c_str()) == 0 : rename_noreplace(tmp, path);
-  if (!renamed) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    if (!overwrite && fs::exists(path)) fail("'", path, "' already exists (not overwritten)");
-    fail("cannot move the PNG into '", path, "': ", std::strerror(e));
-  }
+  write_file_atomically(path, overwrite, "PNG", [&](FILE* f, std::string* error) {
+    PngWriteError err;
+    const bool ok = write_png_stream(f, image.width, image.height, chunks.data(), int(chunks.size()), rows.data(), &err);
+    *error = err.message;
+    return ok;
+  });
 }
 
 Image load_png(const std::string& path, std::vector<PngText>* text) {

@@ -4,6 +4,7 @@
 #include "models/autoencoder_kl.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "io/renamed_weights.h"
@@ -150,6 +151,25 @@ DiagonalGaussianDistribution AutoencoderKL::encode(Runtime& rt, const Tensor& im
       logvar[b * l * plane + i] = std::clamp(m[l * plane + i], -30.0f, 20.0f);
   }
   return d;
+}
+
+// DiagonalGaussianDistribution.sample: mean + exp(0.5 * logvar) * randn, in float32.
+Tensor AutoencoderKL::encode_sample(Runtime& rt, const Tensor& image, const DrawNormal& draw) const {
+  const DiagonalGaussianDistribution d = encode(rt, image);
+  const Tensor eps = draw(d.mean.shape());
+  SDFAST_CHECK(eps.dtype() == DType::F32 && eps.shape() == d.mean.shape(),
+               "AutoencoderKL::encode_sample: drew ", eps.describe(), " for ", shape_str(d.mean.shape()));
+  Tensor out = Tensor::empty(d.mean.shape());
+  const float* mean = d.mean.data<float>();
+  const float* logvar = d.logvar.data<float>();
+  const float* e = eps.data<float>();
+  float* o = out.data<float>();
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    const float std = std::exp(0.5f * logvar[i]);
+    const float scaled = std * e[i];
+    o[i] = mean[i] + scaled;
+  }
+  return out;
 }
 
 Tensor AutoencoderKL::decode(Runtime& rt, const Tensor& latents) const {

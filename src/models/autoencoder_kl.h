@@ -57,6 +57,7 @@ class AutoencoderKL final : public Vae {
   // latents: [N, latent_channels, h, w] NCHW (already divided by scaling_factor)
   // -> image [N, out_channels, h*f, w*f] NCHW float32 (Diffusers' `vae.decode(latents).sample`).
   Tensor decode(Runtime& rt, const Tensor& latents) const override;
+  Tensor encode_sample(Runtime& rt, const Tensor& image, const DrawNormal& draw) const override;
 
   const AutoencoderKLConfig& config() const { return config_; }
   float scaling_factor() const override { return config_.scaling_factor; }

@@ -114,6 +114,10 @@ Tensor AutoencoderTiny::encode(Runtime& rt, const Tensor& image) const {
       encoder_.forward(rt, to_activation(rt, image, config_.in_channels, "encode")));
 }
 
+Tensor AutoencoderTiny::encode_sample(Runtime& rt, const Tensor& image, const DrawNormal&) const {
+  return encode(rt, image).to(DType::F32);
+}
+
 Tensor AutoencoderTiny::decode(Runtime& rt, const Tensor& latents) const {
   if (!parts_.decoder) fail("AutoencoderTiny::decode: the model was loaded without its decoder");
   return ops::nhwc_to_nchw(

@@ -54,6 +54,7 @@ class AutoencoderTiny final : public Vae {
   // latents: [N, latent_channels, h, w] NCHW -> image [N, out_channels, 8h, 8w] float32 in
   // [-1, 1] (Diffusers' `AutoencoderTiny.decode(latents).sample`, for the default 4 stages).
   Tensor decode(Runtime& rt, const Tensor& latents) const override;
+  Tensor encode_sample(Runtime& rt, const Tensor& image, const DrawNormal& draw) const override;
 
   const AutoencoderTinyConfig& config() const { return config_; }
   float scaling_factor() const override { return config_.scaling_factor; }

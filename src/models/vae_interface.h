@@ -1,6 +1,8 @@
-// What the text-to-image pipeline needs from a VAE, whichever class the folder holds
-// (AutoencoderKL or AutoencoderTiny): decode latents into an image, and the latent scale.
+// What the pipelines need from a VAE, whichever class the folder holds
+// (AutoencoderKL or AutoencoderTiny): decode latents into an image, encode an image into latents\n// (image-to-image, inpainting), and the latent scale.
 #pragma once
+
+#include <functional>
 
 #include "core/runtime.h"
 #include "core/tensor.h"
@@ -14,6 +16,9 @@ struct AutoencoderParts {
   bool decoder = true;
 };
 
+// Standard normal float32 values of a shape, from the caller's generator.
+using DrawNormal = std::function<Tensor(const Shape& shape)>;
+
 class Vae {
  public:
   virtual ~Vae() = default;
@@ -22,6 +27,11 @@ class Vae {
   // -> image [N, out_channels, H, W] NCHW float32, nominally in [-1, 1] (not clamped), as
   // Diffusers' `vae.decode(latents).sample`.
   virtual Tensor decode(Runtime& rt, const Tensor& latents) const = 0;
+  // image: [N, in_channels, H, W] NCHW in [-1, 1] -> latents [N, latent_channels, H/f, W/f]
+  // float32, not yet multiplied by scaling_factor(): Diffusers' `retrieve_latents(vae.encode(image),
+  // generator)` with sample_mode "sample". AutoencoderKL samples its latent distribution, drawing
+  // once from `draw` (the mean's shape); AutoencoderTiny has no distribution and draws nothing.
+  virtual Tensor encode_sample(Runtime& rt, const Tensor& image, const DrawNormal& draw) const = 0;
   // config.json "scaling_factor": the pipeline divides the final latents by it before decode().
   virtual float scaling_factor() const = 0;
   virtual int latent_channels() const = 0;

@@ -3,6 +3,8 @@
 #include "pipeline/stable_diffusion_pipeline.h"
 #include "sdfast/pipeline.h"
 
+#include "core/error.h"
+
 namespace sdfast {
 
 struct Pipeline::Impl {
@@ -49,6 +51,18 @@ GenerateResult Pipeline::generate(const GenerateRequest& request) {
     r.latents_shape = out.final_latents.shape();
   }
   return r;
+}
+
+GenerateResult Pipeline::img2img(const GenerateRequest& request) {
+  if (!request.image) fail_argument("img2img: no init image (request.image) given");
+  if (request.mask_image) fail_argument("img2img: a mask_image is given; use inpaint()");
+  return generate(request);
+}
+
+GenerateResult Pipeline::inpaint(const GenerateRequest& request) {
+  if (!request.image) fail_argument("inpaint: no init image (request.image) given");
+  if (!request.mask_image) fail_argument("inpaint: no mask (request.mask_image) given");
+  return generate(request);
 }
 
 }  // namespace sdfast

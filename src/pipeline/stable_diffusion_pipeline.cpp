@@ -13,6 +13,8 @@
 #include "io/memory_budget.h"
 #include "models/autoencoder_kl.h"
 #include "models/autoencoder_tiny.h"
+#include "pipeline/batch.h"
+#include "pipeline/image_edit.h"
 #include "random/generator.h"
 #include "random/numpy_pcg64_generator.h"
 #include "simd/dispatch.h"
@@ -58,35 +60,6 @@ std::unique_ptr<WeightSource> open_weights(const Component& c, const PipelineOpt
   return std::make_unique<RandomWeights>(
       o.random_weights_seed * 1000003ull + salt, budget,
       "'" + (c.config_path.empty() ? c.dir : c.config_path) + "'");
-}
-
-// Rows [begin, end) of `t` along dim 0 repeated `times` times each: [a, b] x2 -> [a, a, b, b]
-// (Diffusers' prompt_embeds.repeat(1, n, 1).view(bs * n, L, D)).
-Tensor repeat_rows(const Tensor& t, int64_t times) {
-  const int64_t rows = t.dim(0), row = t.numel() / rows;
-  Shape shape = t.shape();
-  shape[0] = rows * times;
-  Tensor out = Tensor::empty(shape, DType::F32);
-  const float* src = t.data<float>();
-  float* dst = out.data<float>();
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < times; ++k) std::copy(src + r * row, src + (r + 1) * row, dst + (r * times + k) * row);
-  return out;
-}
-
-// Concatenation along dim 0 of tensors with equal trailing shapes.
-Tensor cat0(const std::vector<Tensor>& parts) {
-  Shape shape = parts.at(0).shape();
-  shape[0] = 0;
-  for (const Tensor& p : parts) shape[0] += p.dim(0);
-  Tensor out = Tensor::empty(shape, DType::F32);
-  float* dst = out.data<float>();
-  for (const Tensor& p : parts) {
-    const Tensor f = p.to(DType::F32);
-    std::copy(f.data<float>(), f.data<float>() + f.numel(), dst);
-    dst += f.numel();
-  }
-  return out;
 }
 
 }  // namespace
@@ -180,23 +153,43 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   return p;
 }
 
-void StableDiffusionPipeline::load_vae(const Component& c) {
+std::unique_ptr<models::Vae> StableDiffusionPipeline::build_vae(const Component& c, models::AutoencoderParts parts,
+                                                               int64_t* parameters) {
   auto w = open_weights(c, options_, 3, &random_weights_budget_);
-  const models::AutoencoderParts decoder_only{/*encoder=*/false, /*decoder=*/true};
+  std::unique_ptr<models::Vae> vae;
   if (c.class_name == "AutoencoderKL") {
-    vae_ = std::make_unique<models::AutoencoderKL>(*vae_rt_, *w, models::AutoencoderKLConfig::from_config(c.config),
-                                                   decoder_only);
+    vae = std::make_unique<models::AutoencoderKL>(*vae_rt_, *w, models::AutoencoderKLConfig::from_config(c.config),
+                                                  parts);
   } else if (c.class_name == "AutoencoderTiny") {
-    vae_ = std::make_unique<models::AutoencoderTiny>(
-        *vae_rt_, *w, models::AutoencoderTinyConfig::from_config(c.config), decoder_only);
+    vae = std::make_unique<models::AutoencoderTiny>(
+        *vae_rt_, *w, models::AutoencoderTinyConfig::from_config(c.config), parts);
   } else {
     fail("'", c.dir, "': VAE class '", c.class_name, "' is not supported (AutoencoderKL, AutoencoderTiny)");
   }
+  if (parameters) *parameters = w->parameters_loaded();
+  return vae;
+}
+
+void StableDiffusionPipeline::load_vae(const Component& c) {
+  int64_t parameters = 0;
+  vae_ = build_vae(c, models::AutoencoderParts{/*encoder=*/false, /*decoder=*/true}, &parameters);
+  {
+    std::lock_guard lock(vae_encoder_mutex_);
+    vae_component_ = std::make_shared<const Component>(c);
+    vae_encoder_.reset();
+  }
   info_.vae_class = c.class_name;
-  info_.vae_parameters = w->parameters_loaded();
+  info_.vae_parameters = parameters;
   const int scale = vae_->vae_scale_factor();
   const int sample = unet_->config().sample_size;
   info_.default_height = info_.default_width = sample * scale;
+}
+
+const models::Vae& StableDiffusionPipeline::vae_encoder() {
+  std::lock_guard lock(vae_encoder_mutex_);
+  if (!vae_encoder_)
+    vae_encoder_ = build_vae(*vae_component_, models::AutoencoderParts{/*encoder=*/true, /*decoder=*/false}, nullptr);
+  return *vae_encoder_;
 }
 
 void StableDiffusionPipeline::set_vae(const std::string& path) {
@@ -272,8 +265,11 @@ Tensor StableDiffusionPipeline::encode_text(const std::vector<std::string>& text
 
 PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   const auto t_start = Clock::now();
-  const int height = r.height != 0 ? r.height : info_.default_height;  // negative: refused below
-  const int width = r.width != 0 ? r.width : info_.default_width;
+  // An init image sets the size (img2img, inpainting); negative sizes are refused below.
+  const int height = r.height != 0 ? r.height : r.image ? r.image->height : info_.default_height;
+  const int width = r.width != 0 ? r.width : r.image ? r.image->width : info_.default_width;
+  // The init image first: a wrong image size is named as such, not as a bad height.
+  check_edit_request(r, height, width, unet_->config().in_channels, vae_->latent_channels());
   check_request(r, height, width);
   auto generator_check = make_generator(r.generator, 0);  // rejects unknown names up front
   (void)generator_check;
@@ -316,7 +312,17 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   }
   const int64_t channels = unet_->config().in_channels, scale = vae_->vae_scale_factor();
   const Shape latent_shape{images, channels, height / scale, width / scale};
-  if (!r.latents.empty()) {
+  std::optional<EditLatents> edit;
+  if (edit_mode(r) != EditMode::TextToImage) {
+    edit = prepare_edit_latents(r, vae_encoder(), *vae_rt_, *scheduler, generators, int(channels),
+                                height / scale, width / scale);
+    out.timings.vae_encode_s = edit->vae_encode_s;
+    out.initial_latents = edit->noise;
+    out.image_latents = edit->image_latents;
+    out.start_latents = edit->start_latents;
+    out.mask_latent = edit->mask;
+    out.masked_image_latents = edit->masked_image_latents;
+  } else if (!r.latents.empty()) {
     if (int64_t(r.latents.size()) != shape_numel(latent_shape))
       fail_argument("latents: expected ", shape_numel(latent_shape), " values for ", shape_str(latent_shape),
                     ", got ", r.latents.size());
@@ -329,8 +335,8 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     for (auto& g : generators) parts.push_back(g->randn({1, channels, height / scale, width / scale}));
     out.initial_latents = cat0(parts);
   }
-  Tensor latents = out.initial_latents.clone();
-  {
+  Tensor latents = edit ? edit->start_latents : out.initial_latents.clone();
+  if (!edit) {
     const float sigma = float(scheduler->init_noise_sigma());
     for (float& v : latents.span<float>()) v *= sigma;
   }
@@ -344,13 +350,22 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     return cat0(parts);
   };
 
-  // 4. Denoising loop: guidance batched into one UNet call, unconditional half first.
-  const std::vector<double> timesteps = scheduler->timesteps();
+  // 4. Denoising loop: guidance batched into one UNet call, unconditional half first. img2img and
+  // inpainting run the tail of the schedule that `strength` selects.
+  const std::vector<double> timesteps(scheduler->timesteps().begin() + std::ptrdiff_t(edit ? edit->first_timestep : 0),
+                                      scheduler->timesteps().end());
+  if (edit) out.timesteps = timesteps;
+  Tensor unet_mask, unet_masked_image;  // the 9-channel UNet's extra inputs, batched as the latents
+  if (edit && edit->unet_takes_mask) {
+    unet_mask = cfg ? cat0({edit->mask, edit->mask}) : edit->mask;
+    unet_masked_image = cfg ? cat0({edit->masked_image_latents, edit->masked_image_latents}) : edit->masked_image_latents;
+  }
   const float g = float(r.guidance_scale);
   for (size_t step = 0; step < timesteps.size(); ++step) {
     const auto ts = Clock::now();
     const double t = timesteps[step];
-    const Tensor model_in = scheduler->scale_model_input(cfg ? cat0({latents, latents}) : latents, t);
+    Tensor model_in = scheduler->scale_model_input(cfg ? cat0({latents, latents}) : latents, t);
+    if (unet_mask.defined()) model_in = cat_channels({model_in, unet_mask, unet_masked_image});
     Tensor noise_pred = unet_->forward(*rt_, model_in, t, embeds);
     if (cfg) {
       const int64_t half = noise_pred.numel() / 2;
@@ -361,6 +376,12 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
       noise_pred = guided;
     }
     latents = scheduler->step(noise_pred, t, latents, noise);
+    if (edit && edit->blend_known) {  // the known region at the next step's noise level
+      const Tensor known = step + 1 < timesteps.size()
+                               ? scheduler->add_noise(edit->image_latents, edit->noise, timesteps[step + 1])
+                               : edit->image_latents;
+      latents = blend_known(known, latents, edit->mask);
+    }
     const double step_s = seconds_since(ts);
     out.timings.unet_steps_s.push_back(step_s);
     if (r.callback && !r.callback(StepInfo{int(step) + 1, int(timesteps.size()), t, step_s})) throw Cancelled();

@@ -1,11 +1,15 @@
 // Text-to-image orchestration as Diffusers' StableDiffusionPipeline.__call__ does it: encode the
 // prompts, draw per-image latents, run the denoising loop with classifier-free guidance batched
-// into one UNet call, decode. No model math lives here.
+// into one UNet call, decode. With an init image (and a mask) the same loop runs image-to-image and
+// inpainting as StableDiffusionImg2ImgPipeline / StableDiffusionInpaintPipeline do, from the start
+// latents that image_edit.h prepares. No model math lives here.
 //
-// Reference: diffusers/src/diffusers/pipelines/stable_diffusion/pipeline_stable_diffusion.py (0.26.3).
+// Reference: diffusers/src/diffusers/pipelines/stable_diffusion/pipeline_stable_diffusion.py,
+// pipeline_stable_diffusion_img2img.py, pipeline_stable_diffusion_inpaint.py (0.26.3).
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +39,9 @@ struct PipelineOutput {
   std::vector<Image> images_uint8;
   std::vector<uint64_t> seeds;    // empty when the generators were given as states
   std::vector<GeneratorState> generator_states;  // numpy generators' states after the run
+  // img2img / inpainting (undefined for text-to-image): see EditLatents in image_edit.h.
+  std::vector<double> timesteps;  // the timesteps the loop ran
+  Tensor image_latents, start_latents, mask_latent, masked_image_latents;
   std::vector<std::string> warnings;  // e.g. truncated prompts
   std::string scheduler;
   GenerateTimings timings;
@@ -59,6 +66,11 @@ class StableDiffusionPipeline {
  private:
   StableDiffusionPipeline() = default;
   void load_vae(const Component& component);
+  std::unique_ptr<models::Vae> build_vae(const Component& component, models::AutoencoderParts parts,
+                                         int64_t* parameters);
+  // The VAE's encoder, loaded on first use (img2img, inpainting) so that text-to-image never holds
+  // it; safe to call from concurrent generations.
+  const models::Vae& vae_encoder();
   // Validates the request against this pipeline; throws InvalidArgument.
   void check_request(const GenerateRequest& r, int height, int width) const;
   // [texts, 77, D] embeddings (Diffusers encode_prompt; clip_skip applies to prompts only).
@@ -71,7 +83,10 @@ class StableDiffusionPipeline {
   std::optional<ClipTokenizer> tokenizer_;
   std::optional<models::CLIPTextModel> text_encoder_;
   std::optional<models::UNet2DConditionModel> unet_;
-  std::unique_ptr<models::Vae> vae_;
+  std::unique_ptr<models::Vae> vae_;  // decoder only
+  std::shared_ptr<const Component> vae_component_;
+  std::mutex vae_encoder_mutex_;
+  std::unique_ptr<models::Vae> vae_encoder_;  // encoder only, loaded by vae_encoder()
   Config scheduler_config_;
   std::string scheduler_name_;
   std::optional<Config> scheduler_config_override_;

@@ -113,4 +113,8 @@ Tensor DDIMScheduler::step(const Tensor& model_output, double timestep, const Te
   return prev;
 }
 
+Tensor DDIMScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_alphas_cumprod(class_name(), alphas_cumprod_, original, noise, timestep);
+}
+
 }  // namespace sdfast

@@ -35,6 +35,7 @@ class DDIMScheduler final : public Scheduler {
   explicit DDIMScheduler(DDIMSchedulerConfig config);
 
   const char* class_name() const override { return "DDIMScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const DDIMSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;

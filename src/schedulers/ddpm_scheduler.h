@@ -37,6 +37,7 @@ class DDPMScheduler final : public Scheduler {
   explicit DDPMScheduler(DDPMSchedulerConfig config);
 
   const char* class_name() const override { return "DDPMScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const DDPMSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;

@@ -332,4 +332,8 @@ Tensor DPMSolverMultistepScheduler::step(const Tensor& model_output, double time
   return prev;
 }
 
+Tensor DPMSolverMultistepScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_multistep(class_name(), timesteps_, sigmas_, original, noise, timestep);
+}
+
 }  // namespace sdfast

@@ -49,6 +49,7 @@ class DPMSolverMultistepScheduler final : public Scheduler {
   explicit DPMSolverMultistepScheduler(DPMSolverMultistepSchedulerConfig config);
 
   const char* class_name() const override { return "DPMSolverMultistepScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const DPMSolverMultistepSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;

@@ -89,4 +89,8 @@ Tensor EulerAncestralDiscreteScheduler::step(const Tensor& model_output, double 
   return prev;
 }
 
+Tensor EulerAncestralDiscreteScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_sigma(class_name(), timesteps_, sigmas_, original, noise, timestep);
+}
+
 }  // namespace sdfast

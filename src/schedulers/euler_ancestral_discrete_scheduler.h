@@ -32,6 +32,7 @@ class EulerAncestralDiscreteScheduler final : public Scheduler {
   explicit EulerAncestralDiscreteScheduler(EulerAncestralDiscreteSchedulerConfig config);
 
   const char* class_name() const override { return "EulerAncestralDiscreteScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const EulerAncestralDiscreteSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;

@@ -116,4 +116,8 @@ Tensor EulerDiscreteScheduler::step(const Tensor& model_output, double timestep,
   return prev;
 }
 
+Tensor EulerDiscreteScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_sigma(class_name(), timesteps_, sigmas_, original, noise, timestep);
+}
+
 }  // namespace sdfast

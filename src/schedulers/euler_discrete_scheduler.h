@@ -36,6 +36,7 @@ class EulerDiscreteScheduler final : public Scheduler {
   explicit EulerDiscreteScheduler(EulerDiscreteSchedulerConfig config);
 
   const char* class_name() const override { return "EulerDiscreteScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const EulerDiscreteSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;

@@ -121,4 +121,8 @@ Tensor HeunDiscreteScheduler::step(const Tensor& model_output, double timestep,
   return prev;
 }
 
+Tensor HeunDiscreteScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_sigma(class_name(), timesteps_, sigmas_, original, noise, timestep);
+}
+
 }  // namespace sdfast

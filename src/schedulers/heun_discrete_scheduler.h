@@ -38,6 +38,7 @@ class HeunDiscreteScheduler final : public Scheduler {
   explicit HeunDiscreteScheduler(HeunDiscreteSchedulerConfig config);
 
   const char* class_name() const override { return "HeunDiscreteScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const HeunDiscreteSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   int order() const override { return 2; }

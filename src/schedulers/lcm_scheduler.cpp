@@ -116,4 +116,8 @@ Tensor LCMScheduler::step(const Tensor& model_output, double timestep, const Ten
   return prev;
 }
 
+Tensor LCMScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_alphas_cumprod(class_name(), alphas_cumprod_, original, noise, timestep);
+}
+
 }  // namespace sdfast

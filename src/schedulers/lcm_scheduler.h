@@ -38,6 +38,7 @@ class LCMScheduler final : public Scheduler {
   explicit LCMScheduler(LCMSchedulerConfig config);
 
   const char* class_name() const override { return "LCMScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const LCMSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   // At most original_inference_steps steps, taken evenly from the distillation schedule

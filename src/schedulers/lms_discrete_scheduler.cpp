@@ -120,4 +120,8 @@ Tensor LMSDiscreteScheduler::step(const Tensor& model_output, double timestep, c
   return prev;
 }
 
+Tensor LMSDiscreteScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_sigma(class_name(), timesteps_, sigmas_, original, noise, timestep);
+}
+
 }  // namespace sdfast

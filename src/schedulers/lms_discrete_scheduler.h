@@ -32,6 +32,7 @@ class LMSDiscreteScheduler final : public Scheduler {
   explicit LMSDiscreteScheduler(LMSDiscreteSchedulerConfig config);
 
   const char* class_name() const override { return "LMSDiscreteScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const LMSDiscreteSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;

@@ -197,4 +197,8 @@ Tensor PNDMScheduler::prev_sample(const Tensor& sample, int64_t t, int64_t prev_
                      eps);
 }
 
+Tensor PNDMScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_alphas_cumprod(class_name(), alphas_cumprod_, original, noise, timestep);
+}
+
 }  // namespace sdfast

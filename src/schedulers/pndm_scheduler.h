@@ -32,6 +32,7 @@ class PNDMScheduler final : public Scheduler {
   explicit PNDMScheduler(PNDMSchedulerConfig config);
 
   const char* class_name() const override { return "PNDMScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const PNDMSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   // With PRK warm-up (skip_prk_steps false) at least 4 steps are needed; timesteps() then has

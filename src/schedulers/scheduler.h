@@ -66,6 +66,13 @@ class Scheduler {
   virtual Tensor step(const Tensor& model_output, double timestep, const Tensor& sample,
                       const NoiseFn& noise) = 0;
 
+  // Diffusers' `add_noise(original_samples, noise, timesteps)` with one timestep for the whole
+  // batch: the sample at `timestep` of the forward process from `original` (img2img's start latents,
+  // inpainting's known region). float32 tensors of one shape. The alphas_cumprod schedulers (DDIM,
+  // DDPM, PNDM, LCM) give sqrt(a_t) x + sqrt(1 - a_t) n, the Euler family x + sigma_t n, the multistep
+  // solvers alpha_t x + sigma_t n from their sigma at `timestep`'s step index.
+  virtual Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const = 0;
+
   // DDIM's `eta` (a step argument in Diffusers). The Diffusers pipeline passes eta only to
   // schedulers whose step takes it, so the others ignore it.
   virtual void set_eta(double eta) {}

@@ -165,6 +165,45 @@ int64_t train_index(const char* cls, double timestep, int num_train_timesteps) {
   return int64_t(timestep);
 }
 
+namespace {
+
+void check_add_noise_inputs(const char* cls, const Tensor& original, const Tensor& noise) {
+  SDFAST_CHECK(original.defined() && noise.defined(), cls, ".add_noise: undefined tensor");
+  if (original.dtype() != DType::F32 || noise.dtype() != DType::F32 || original.shape() != noise.shape())
+    fail_argument(cls, ".add_noise: original ", shape_str(original.shape()), " and noise ",
+                  shape_str(noise.shape()), " must be float32 tensors of one shape");
+}
+
+}  // namespace
+
+Tensor add_noise_alphas_cumprod(const char* cls, const std::vector<float>& alphas_cumprod,
+                                const Tensor& original, const Tensor& noise, double timestep) {
+  check_add_noise_inputs(cls, original, noise);
+  const float a = alphas_cumprod.at(size_t(train_index(cls, timestep, int(alphas_cumprod.size()))));
+  const float sqrt_a = std::sqrt(a), sqrt_one_minus_a = std::sqrt(1.0f - a);
+  return elementwise([=](float x, float n) { return sqrt_a * x + sqrt_one_minus_a * n; }, original, noise);
+}
+
+Tensor add_noise_sigma(const char* cls, const std::vector<double>& timesteps,
+                       const std::vector<double>& sigmas, const Tensor& original, const Tensor& noise,
+                       double timestep) {
+  check_add_noise_inputs(cls, original, noise);
+  const float sigma = float(sigmas.at(size_t(first_step_index(cls, timesteps, timestep))));
+  return elementwise([=](float x, float n) { return x + n * sigma; }, original, noise);
+}
+
+Tensor add_noise_multistep(const char* cls, const std::vector<double>& timesteps,
+                           const std::vector<double>& sigmas, const Tensor& original,
+                           const Tensor& noise, double timestep) {
+  check_add_noise_inputs(cls, original, noise);
+  if (timesteps.empty()) fail(cls, ": call set_timesteps before add_noise");
+  int i = index_for_timestep(timesteps, timestep);
+  if (i < 0) i = int(timesteps.size()) - 1;
+  const float sigma = float(sigmas.at(size_t(i)));
+  const float alpha_t = 1.0f / std::sqrt(sigma * sigma + 1.0f), sigma_t = sigma * alpha_t;
+  return elementwise([=](float x, float n) { return alpha_t * x + sigma_t * n; }, original, noise);
+}
+
 void check_step_inputs(const char* cls, const Tensor& model_output, const Tensor& sample) {
   SDFAST_CHECK(sample.defined() && model_output.defined(), cls, ".step: undefined tensor");
   SDFAST_CHECK(sample.dtype() == DType::F32 && model_output.dtype() == DType::F32, cls,

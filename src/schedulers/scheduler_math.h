@@ -74,6 +74,22 @@ Tensor sigma_denoised(const std::string& prediction_type, const Tensor& model_ou
 // `timestep` as an index into alphas_cumprod; InvalidArgument unless it is an integer in [0, n).
 int64_t train_index(const char* cls, double timestep, int num_train_timesteps);
 
+// add_noise of the schedulers with alphas_cumprod (DDPM, DDIM, PNDM, LCM): sqrt(a_t) * x + sqrt(1 -
+// a_t) * n in float32, t an integer training timestep.
+Tensor add_noise_alphas_cumprod(const char* cls, const std::vector<float>& alphas_cumprod,
+                                const Tensor& original, const Tensor& noise, double timestep);
+// add_noise of the Euler family (Euler, Euler ancestral, LMS, Heun): x + n * sigmas[i], i the step
+// index of `timestep` (index_for_timestep); InvalidArgument when it is not in the schedule.
+Tensor add_noise_sigma(const char* cls, const std::vector<double>& timesteps,
+                       const std::vector<double>& sigmas, const Tensor& original, const Tensor& noise,
+                       double timestep);
+// add_noise of the multistep solvers (DPM-Solver, UniPC): alpha_t * x + sigma_t * n with alpha_t =
+// 1 / (sigma**2 + 1) ** 0.5, sigma_t = sigma * alpha_t, sigma = sigmas[i] (i as index_for_timestep, the
+// last step index when absent).
+Tensor add_noise_multistep(const char* cls, const std::vector<double>& timesteps,
+                           const std::vector<double>& sigmas, const Tensor& original,
+                           const Tensor& noise, double timestep);
+
 // Throws unless both are float32 tensors of the same non-empty shape.
 void check_step_inputs(const char* cls, const Tensor& model_output, const Tensor& sample);
 // Calls `noise` for `shape` and checks what it returns (float32 of that shape).

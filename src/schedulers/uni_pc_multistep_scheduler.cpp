@@ -306,4 +306,8 @@ Tensor UniPCMultistepScheduler::step(const Tensor& model_output, double timestep
   return prev;
 }
 
+Tensor UniPCMultistepScheduler::add_noise(const Tensor& original, const Tensor& noise, double timestep) const {
+  return scheduling::add_noise_multistep(class_name(), timesteps_, sigmas_, original, noise, timestep);
+}
+
 }  // namespace sdfast

@@ -43,6 +43,7 @@ class UniPCMultistepScheduler final : public Scheduler {
   explicit UniPCMultistepScheduler(UniPCMultistepSchedulerConfig config);
 
   const char* class_name() const override { return "UniPCMultistepScheduler"; }
+  Tensor add_noise(const Tensor& original, const Tensor& noise, double timestep) const override;
   const UniPCMultistepSchedulerConfig& config() const { return config_; }
   nlohmann::json config_json() const override { return config_.to_json(); }
   void set_timesteps(int num_inference_steps) override;

@@ -180,7 +180,7 @@ TEST(BenchPlan, FullPlanHasTheGuidesRows) {
   for (const Row& r : rows) by_id[r.job.id] = &r;
   ASSERT_EQ(rows.front().table, "roofline");
   for (const char* id :
-       {"roofline.f32", "roofline.bf16", "t1.fp32", "t1.bf16", "t2.sd15", "t2.bk-small",
+       {"roofline.f32", "roofline.bf16", "t1.fp32", "t1.bf16", "t1.bf16.img2img", "t2.sd15", "t2.bk-small",
         "t2.bk-small-taesd", "t3.unet.sd15.f32", "t3.unet.sd15.bf16", "t3.unet.bk-small.bf16",
         "t3.text_encoder.bf16", "t3.vae.bf16", "t3.taesd.bf16", "t3.attention.bf16.naive",
         "t3.unet.sd15.bf16.naive", "t3.extra.unet.bk-sdm-base"})
@@ -205,6 +205,10 @@ TEST(BenchPlan, FullPlanHasTheGuidesRows) {
   EXPECT_DOUBLE_EQ(step.target->limit, 0.8);
   ASSERT_TRUE(by_id.at("t1.bf16")->target.has_value());
   EXPECT_EQ(by_id.at("t1.bf16")->target->metric, "peak_rss_mb");
+  const Row& img2img = *by_id.at("t1.bf16.img2img");
+  EXPECT_EQ(img2img.job.params["strength"], 0.6);
+  EXPECT_EQ(img2img.job.params["steps"], 50);  // the same steps as text-to-image
+  EXPECT_EQ(img2img.baseline, "t1.bf16");
 }
 
 // A synthetic run (no processes): the report's derived numbers.
@@ -315,8 +319,12 @@ TEST(BenchCommand, QuickRunWritesTheReport) {
   EXPECT_TRUE(r["failures"].empty()) << r["failures"].dump();
   ASSERT_EQ(r["roofline"]["rows"].size(), 2u);
   for (const json& row : r["roofline"]["rows"]) EXPECT_TRUE(row["gflops"].is_number());
-  ASSERT_EQ(r["table1"]["rows"].size(), 2u);
+  ASSERT_EQ(r["table1"]["rows"].size(), 3u);  // fp32, bf16, bf16 img2img
   ASSERT_EQ(r["table2"]["rows"].size(), 3u);
+  const json& img2img = r["table1"]["rows"][2];
+  EXPECT_EQ(img2img["id"], "t1.bf16.img2img");
+  EXPECT_EQ(img2img["result"]["strength"], 0.6);
+  EXPECT_TRUE(img2img["result"]["vae_encode_s"].is_array());
   std::set<std::string> sections;
   for (const char* table : {"table1", "table2", "table3"})
     for (const json& row : r[table]["rows"]) {

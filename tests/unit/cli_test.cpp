@@ -21,6 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "hostile_test_util.h"
+#include "sdfast/image.h"
+#include "sdfast/pipeline.h"
 #include "simd/dispatch.h"
 
 namespace sdfast {
@@ -174,6 +176,7 @@ std::vector<BadOption> bad_options() {
       {"UnknownDtype", {"--dtype", "f16"}, {"--dtype", "f16"}},
       {"UnknownAttention", {"--attention", "sdpa"}, {"--attention", "sdpa"}},
       {"UnknownUpscaleFilter", {"--upscale-filter", "cubic"}, {"--upscale-filter", "cubic"}},
+      {"UnknownFormat", {"--format", "gif"}, {"--format", "gif"}},
       // ranges
       {"EtaNegative", {"--eta", "-0.1"}, {"--eta"}},
       {"EtaAboveOne", {"--eta", "1.5"}, {"--eta"}},
@@ -227,7 +230,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliBadOption, ::testing::ValuesIn(bad_options())
                            return info.param.name;
                          });
 
-TEST(CliBadOptionCount, DistinctBadInputs) { EXPECT_EQ(bad_options().size(), 53u); }
+TEST(CliBadOptionCount, DistinctBadInputs) { EXPECT_EQ(bad_options().size(), 54u); }
 
 TEST(Cli, ABadOptionLeavesAnExistingOutputFolderAsItWas) {
   TempDir tmp;
@@ -471,6 +474,150 @@ TEST(CliInfo, Bf16WithoutNativeProductsRunsAndSaysSo) {
             std::string::npos) << r.err;
   EXPECT_EQ(joined(tree(out)), "00000-0.png");
 }
+
+// ---- img2img and inpaint
+
+const std::string kInpaintModel = std::string(SDFAST_TEST_DATA) + "/golden/models/tiny-sd15-inpaint-pipeline";
+
+// `generate_args` turned into another command with its own inputs.
+std::vector<std::string> edit_args(const std::string& command, const std::string& output,
+                                   const std::vector<std::string>& inputs,
+                                   const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a = generate_args(output, extra);
+  a[0] = command;
+  a.insert(a.end(), inputs.begin(), inputs.end());
+  return a;
+}
+
+// A 64x64 mask: the left half white (repaint), the right half black.
+Image half_mask() {
+  Image m{64, 64, std::vector<uint8_t>(64 * 64 * 3, 0)};
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 32; ++x)
+      for (int c = 0; c < 3; ++c) m.rgb[size_t((y * 64 + x) * 3 + c)] = 255;
+  return m;
+}
+
+// The same request through the C++ API, for comparison with what the command line wrote.
+Image api_result(const std::string& model, const Image& init, const std::optional<Image>& mask, double strength) {
+  PipelineOptions opt;
+  opt.dtype = "auto";
+  auto pipe = Pipeline::from_pretrained(model, opt);
+  GenerateRequest req;
+  req.prompts = {"a red circle"};
+  req.num_inference_steps = 2;
+  req.guidance_scale = 1;
+  req.seeds = {0};
+  req.image = init;
+  req.mask_image = mask;
+  req.strength = strength;
+  return (mask ? pipe->inpaint(req) : pipe->img2img(req)).images.at(0);
+}
+
+TEST(CliEdit, Img2ImgAndInpaintFromPngAndJpegMatchTheApi) {
+  TempDir tmp;
+  const std::string in = tmp / "in";
+  // Init images made by sdfast itself: a PNG and a JPEG.
+  for (const char* format : {"png", "jpeg"}) {
+    const CliRun r = run_sdfast(generate_args(in, {"--format", format, "--seed", "3"}), tmp.path());
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  ASSERT_EQ(joined(tree(in)), "00000-3.png 00001-3.jpg");
+  const std::string png = in + "/00000-3.png", jpg = in + "/00001-3.jpg";
+  save_image(half_mask(), tmp / "mask.png", ImageFormat::Png);
+  struct Case {
+    std::string command, model, init;
+    std::vector<std::string> inputs;
+    double strength;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"img2img", kModel, png, {"--init-image", png, "--strength", "0.5"}, 0.5},
+           {"img2img", kModel, jpg, {"--init-image", jpg, "--strength", "1"}, 1.0},
+           {"inpaint", kInpaintModel, png, {"--init-image", png, "--mask", tmp / "mask.png"}, 1.0},
+           {"inpaint", kModel, jpg, {"--init-image", jpg, "--mask", tmp / "mask.png", "--strength", "0.5"}, 0.5},
+       }) {
+    const std::string out = tmp / ("out-" + c.command + "-" + fs::path(c.init).extension().string().substr(1));
+    const CliRun r = run_sdfast(edit_args(c.command, out, c.inputs, {"--model", c.model}), tmp.path());
+    ASSERT_EQ(r.status, 0) << c.command << ": " << r.err;
+    ASSERT_EQ(joined(tree(out)), "00000-0.png") << c.command;
+    std::vector<PngText> text;
+    const Image got = load_png(out + "/00000-0.png", &text);
+    ASSERT_EQ(text.size(), 1u);
+    EXPECT_NE(text[0].second.find("Strength: " + std::string(c.strength == 1.0 ? "1" : "0.5")), std::string::npos)
+        << text[0].second;
+    const Image init = load_image(c.init);
+    const Image want = api_result(c.model, init, c.command == "inpaint" ? std::optional<Image>(half_mask())
+                                                                         : std::nullopt, c.strength);
+    ASSERT_EQ(got.width, 64);
+    ASSERT_EQ(got.height, 64);
+    EXPECT_EQ(got.rgb, want.rgb) << c.command << " from " << c.init << ": the command line and the API differ";
+    EXPECT_NE(got.rgb, init.rgb) << c.command << ": the image did not change";
+  }
+}
+
+TEST(CliEdit, OutputFormats) {
+  TempDir tmp;
+  const std::string out = tmp / "out";
+  for (const char* format : {"jpeg", "webp", "png"}) {
+    const CliRun r = run_sdfast(generate_args(out, {"--format", format}), tmp.path());
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  EXPECT_EQ(joined(tree(out)), "00000-0.jpg 00001-0.webp 00002-0.png");
+  const Image png = load_image(out + "/00002-0.png");
+  for (const char* name : {"/00000-0.jpg", "/00001-0.webp"}) {
+    const Image lossy = load_image(out + name);
+    ASSERT_EQ(lossy.rgb.size(), png.rgb.size());
+    double err = 0;
+    for (size_t i = 0; i < png.rgb.size(); ++i) err += std::abs(int(lossy.rgb[i]) - int(png.rgb[i]));
+    EXPECT_LT(err / double(png.rgb.size()), 12.0) << name << ": not the same picture";
+  }
+}
+
+TEST(CliEdit, BadInputsExitWithStatus2NamingTheFileOrValueAndWriteNothing) {
+  TempDir tmp;
+  const std::string work = tmp / "work";
+  fs::create_directories(work);
+  const std::string good = tmp / "good.png", mask = tmp / "mask.png";
+  save_image(Image{64, 64, std::vector<uint8_t>(64 * 64 * 3, 90)}, good, ImageFormat::Png);
+  save_image(half_mask(), mask, ImageFormat::Png);
+  save_image(Image{32, 64, std::vector<uint8_t>(32 * 64 * 3, 255)}, tmp / "small-mask.png", ImageFormat::Png);
+  save_image(Image{60, 60, std::vector<uint8_t>(60 * 60 * 3, 90)}, tmp / "odd.png", ImageFormat::Png);
+  const std::string bytes = read_file(good);
+  write_file(tmp / "cut.png", bytes.substr(0, bytes.size() / 2));
+  write_file(tmp / "text.jpg", "hello, not a picture");
+  struct Case {
+    std::string command;
+    std::vector<std::string> args;
+    std::vector<std::string> expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"img2img", {"--init-image", tmp / "missing.png"}, {"missing.png", "does not exist"}},
+           {"img2img", {"--init-image", tmp / "cut.png"}, {"cut.png"}},
+           {"img2img", {"--init-image", tmp / "text.jpg"}, {"text.jpg", "not a PNG, JPEG or WebP"}},
+           {"img2img", {"--init-image", tmp / "odd.png", "--width", "0", "--height", "0"}, {"60x60", "multiples of 8"}},
+           {"img2img", {"--init-image", good, "--width", "128"}, {"64x64", "128x64"}},
+           {"img2img", {"--init-image", good, "--strength", "0"}, {"--strength", "0"}},
+           {"img2img", {"--init-image", good, "--strength", "1.5"}, {"--strength", "1.5"}},
+           {"img2img", {"--init-image", good, "--strength", "nan"}, {"--strength"}},
+           {"img2img", {"--init-image", good, "--strength", "0.2"}, {"strength 0.2", "no denoising step"}},
+           {"img2img", {"--init-image", good, "--model", kInpaintModel}, {"9 input channels", "inpaint"}},
+           {"img2img", {}, {"--init-image"}},
+           {"inpaint", {"--init-image", good}, {"--mask"}},
+           {"inpaint", {"--init-image", good, "--mask", tmp / "small-mask.png"}, {"mask is 32x64", "64x64"}},
+           {"inpaint", {"--init-image", good, "--mask", mask, "--mask-alpha"}, {"mask.png", "no alpha channel"}},
+           {"inpaint", {"--init-image", good, "--mask", tmp / "cut.png"}, {"cut.png"}},
+           {"generate", {"--model", kInpaintModel}, {"9 input channels", "init image and a mask"}},
+       }) {
+    std::vector<std::string> args = edit_args(c.command, "out", {}, c.args);
+    if (c.command == "generate") args = generate_args("out", c.args);
+    const CliRun r = run_sdfast(args, work);
+    EXPECT_EQ(r.status, 2) << joined(args) << ": " << r.err;
+    for (const std::string& part : c.expect)
+      EXPECT_NE(r.err.find(part), std::string::npos) << "stderr lacks \"" << part << "\": " << r.err;
+    EXPECT_EQ(joined(tree(work)), "") << "left behind by " << joined(c.args);
+  }
+}
+
 
 }  // namespace
 }  // namespace sdfast

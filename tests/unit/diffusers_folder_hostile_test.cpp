@@ -118,12 +118,12 @@ std::vector<BadFolder> bad_folders() {
                     kUnet + ", " + kRest + "}");
        },
        {idx, "StableDiffusionXLPipeline", "not supported", "StableDiffusionPipeline", "SDXL"}},
-      {"ImageToImagePipeline",
+      {"UpscalePipeline",
        [](auto p) {
-         set_index(p, R"({"_class_name": "StableDiffusionImg2ImgPipeline", )" + kUnet + ", " +
+         set_index(p, R"({"_class_name": "StableDiffusionUpscalePipeline", )" + kUnet + ", " +
                           kRest + "}");
        },
-       {idx, "StableDiffusionImg2ImgPipeline", "text-to-image"}},
+       {idx, "StableDiffusionUpscalePipeline", "not supported", "StableDiffusionInpaintPipeline"}},
       {"SecondTextEncoderInSdPipeline",
        [](auto p) {
          set_index(

@@ -426,3 +426,47 @@ TEST(SchedulerMath, ThresholdSamplePerBatchItem) {
 
 }  // namespace
 }  // namespace sdfast
+
+namespace sdfast {
+namespace {
+
+// add_noise (img2img's start latents, inpainting's known region) on every scheduler, by the three
+// forms Diffusers uses: sqrt(a) x + sqrt(1 - a) n (a from the schedule: the two coefficients are a
+// unit vector that turns towards noise as t grows), x + sigma n with the scheduler's own sigma for
+// that step, and alpha_t x + sigma_t n of that sigma (alpha_t^2 + sigma_t^2 = 1, sigma_t / alpha_t =
+// sigma).
+TEST(SchedulerAddNoise, EverySchedulerNoisesByItsOwnSchedule) {
+  const Tensor zero = Tensor::zeros({1, 4, 2, 2}), one = Tensor::full({1, 4, 2, 2}, 1.0f);
+  for (const char* name : {"DDIMScheduler", "DDPMScheduler", "PNDMScheduler", "LCMScheduler",
+                           "EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler", "LMSDiscreteScheduler",
+                           "HeunDiscreteScheduler", "DPMSolverMultistepScheduler", "UniPCMultistepScheduler"}) {
+    auto s = make(name);
+    s->set_timesteps(10);
+    const std::vector<double> ts = s->timesteps();
+    const std::string cls = name;
+    double last_noise = 0;
+    for (size_t i = 0; i < ts.size(); i += 2) {
+      const int index = scheduling::index_for_timestep(ts, ts[i]);
+      const float keep = s->add_noise(one, zero, ts[i]).data<float>()[5];
+      const float noise = s->add_noise(zero, one, ts[i]).data<float>()[5];
+      if (cls == "EulerDiscreteScheduler" || cls == "EulerAncestralDiscreteScheduler" ||
+          cls == "LMSDiscreteScheduler" || cls == "HeunDiscreteScheduler") {
+        EXPECT_EQ(keep, 1.0f) << name;
+        EXPECT_EQ(noise, float(s->sigmas()[size_t(index)])) << name << " t=" << ts[i];
+      } else {
+        EXPECT_NEAR(double(keep) * keep + double(noise) * noise, 1.0, 1e-5) << name << " t=" << ts[i];
+        if (cls == "DPMSolverMultistepScheduler" || cls == "UniPCMultistepScheduler")
+          EXPECT_NEAR(noise / keep, s->sigmas()[size_t(index)], 1e-4 * s->sigmas()[size_t(index)]) << name;
+      }
+      if (i > 0) EXPECT_LE(noise, last_noise) << name << ": the noise level must fall along the schedule";
+      last_noise = noise;
+    }
+    EXPECT_THROW(s->add_noise(one, Tensor::zeros({1, 4, 2, 3}), ts[0]), InvalidArgument) << name;
+  }
+  auto euler = make("EulerDiscreteScheduler");
+  euler->set_timesteps(10);
+  EXPECT_THROW(euler->add_noise(one, one, 12345.5), InvalidArgument);  // not in the schedule
+}
+
+}  // namespace
+}  // namespace sdfast

@@ -12,6 +12,8 @@ using Runner = std::function<int()>;
 
 void add_golden_command(CLI::App& app, Runner& run);
 void add_generate_command(CLI::App& app, Runner& run);
+void add_img2img_command(CLI::App& app, Runner& run);  // generate_command.cpp
+void add_inpaint_command(CLI::App& app, Runner& run);  // generate_command.cpp
 void add_adherence_command(CLI::App& app, Runner& run);
 void add_info_command(CLI::App& app, Runner& run);
 // `argc`/`argv`: the command line, recorded in the benchmark's report.

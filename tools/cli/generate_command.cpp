@@ -1,4 +1,5 @@
-// `sdfast generate`: text-to-image from a Diffusers folder (or the bundled demo model).
+// `sdfast generate`: text-to-image from a Diffusers folder (or the bundled demo model); `sdfast
+// img2img` and `sdfast inpaint`: the same options plus an init image (and a mask), one code path.
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -26,7 +28,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Which of the three commands: they differ in their inputs only.
+enum class Command { Generate, Img2Img, Inpaint };
+
 struct GenerateArgs {
+  Command command = Command::Generate;
   std::string model;
   std::vector<std::string> prompts;
   std::vector<std::string> negative_prompts;
@@ -55,6 +61,12 @@ struct GenerateArgs {
   std::string timings_json;
   int threads = 0;
   bool quiet = false;
+  std::string format = "png";
+  std::string init_image;   // img2img, inpaint
+  std::string mask;         // inpaint
+  bool mask_alpha = false;  // inpaint: the mask is the transparent part of --mask
+  bool strength_given = false;
+  double strength = 0;  // img2img (default 0.8), inpaint (default 1.0)
 };
 
 [[noreturn]] void bad(const std::string& msg) { throw InvalidArgument(msg); }
@@ -73,6 +85,8 @@ void validate(const GenerateArgs& a, int* grid_rows, int* grid_cols) {
   if (a.threads < 0 || a.threads > 1024)  // the library's limit
     bad("--threads must be between 0 (all cores) and 1024, got " + std::to_string(a.threads));
   if (a.prompts.empty()) bad("--prompt is required");
+  if (a.strength_given && !(a.strength > 0 && a.strength <= 1))
+    bad("--strength must be a number in (0, 1], got " + std::to_string(a.strength));
   if (!a.negative_prompts.empty() && a.negative_prompts.size() != 1 && a.negative_prompts.size() != a.prompts.size())
     bad("give one --negative-prompt, or one per --prompt (" + std::to_string(a.prompts.size()) + ")");
   if (!a.tiny_vae.empty() && !a.vae.empty()) bad("give --tiny-vae or --vae, not both");
@@ -141,6 +155,8 @@ std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const
      << ", Dtype: " << info.dtype << ", Generator: " << req.generator;
   if (req.eta != 0) os << ", Eta: " << req.eta;
   if (req.clip_skip) os << ", Clip skip: " << req.clip_skip;
+  if (req.image) os << ", Init image: " << fs::path(a.init_image).filename().string() << ", Strength: " << req.strength;
+  if (req.mask_image) os << ", Mask: " << fs::path(a.mask).filename().string() << (a.mask_alpha ? " (alpha)" : "");
   if (a.upscale > 1) os << ", Upscaled: x" << a.upscale << " " << a.upscale_filter << " (for viewing)";
   os << ", Software: sdfast";
   return os.str();
@@ -151,6 +167,11 @@ int run_generate(const GenerateArgs& a_in) {
   int grid_rows = 0, grid_cols = 0;
   validate(a, &grid_rows, &grid_cols);
   const auto t0 = std::chrono::steady_clock::now();
+  // Input images first: a bad file stops the run before anything is created or loaded.
+  std::optional<Image> init_image, mask_image;
+  if (a.command != Command::Generate) init_image = load_image(a.init_image);
+  if (a.command == Command::Inpaint)
+    mask_image = load_image(a.mask, a.mask_alpha ? AlphaUse::Transparent : AlphaUse::Drop);
   const bool demo = a.model.empty() || is_bundled_demo(a.model);
   if (a.model.empty()) {
     a.model = bundled_demo_model();
@@ -159,7 +180,7 @@ int run_generate(const GenerateArgs& a_in) {
                 << "\n  (a tiny model trained on coloured shapes at 64x64: it draws shapes on plain "
                    "backgrounds and follows the prompt only part of the time)\n";
   }
-  OutputFolder out(a.output);  // created and checked for writing before any heavy work
+  OutputFolder out(a.output, parse_image_format(a.format));  // created and checked before any heavy work
 
   PipelineOptions opt;
   opt.dtype = a.dtype;
@@ -192,12 +213,18 @@ int run_generate(const GenerateArgs& a_in) {
   req.generator = a.generator;
   req.eta = a.eta;
   req.clip_skip = a.clip_skip;
+  req.image = init_image;
+  req.mask_image = mask_image;
+  if (a.command != Command::Generate)
+    req.strength = a.strength_given ? a.strength : a.command == Command::Inpaint ? 1.0 : 0.8;
   Progress progress(a.quiet);
   req.callback = [&](const StepInfo& s) {
     progress.update(s);
     return true;
   };
-  GenerateResult r = pipe->generate(req);
+  GenerateResult r = a.command == Command::Img2Img   ? pipe->img2img(req)
+                     : a.command == Command::Inpaint ? pipe->inpaint(req)
+                                                     : pipe->generate(req);
   progress.finish();
   for (const std::string& w : r.warnings) std::cerr << "sdfast: warning: " << shortened(w) << "\n";
 
@@ -227,6 +254,7 @@ int run_generate(const GenerateArgs& a_in) {
     nlohmann::json j;
     j["load_s"] = info.load_s;
     j["text_encoder_s"] = r.timings.text_encoder_s;
+    if (req.image) j["vae_encode_s"] = r.timings.vae_encode_s;
     j["unet_steps_s"] = r.timings.unet_steps_s;
     j["vae_decode_s"] = r.timings.vae_decode_s;
     j["total_s"] = total;
@@ -242,18 +270,42 @@ int run_generate(const GenerateArgs& a_in) {
                      {"generator", req.generator}, {"attention", a.attention},
                      {"threads", a.threads},       {"random_weights", a.random_weights},
                      {"prompts", a.prompts}};
+    if (req.image) j["settings"]["strength"] = req.strength;
     write_text_file_atomic(a.timings_json, j.dump(2) + "\n");
   }
   return 0;
 }
 
-}  // namespace
-
-void add_generate_command(CLI::App& app, Runner& run) {
+// Registers one of the three commands with every option they share, then its own inputs.
+void add_command(CLI::App& app, Runner& run, Command command) {
   auto a = std::make_shared<GenerateArgs>();
+  a->command = command;
   auto guidance_text = std::make_shared<std::string>();
   auto seed_text = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("generate", "Generate images from text prompts.");
+  CLI::App* cmd =
+      command == Command::Generate
+          ? app.add_subcommand("generate", "Generate images from text prompts.")
+      : command == Command::Img2Img
+          ? app.add_subcommand("img2img", "Change an image guided by prompts (Diffusers' StableDiffusionImg2ImgPipeline).")
+          : app.add_subcommand("inpaint",
+                               "Repaint the masked part of an image guided by prompts (StableDiffusionInpaintPipeline).");
+  if (command != Command::Generate) {
+    cmd->add_option("--init-image", a->init_image,
+                    "The image to start from: PNG, JPEG or WebP (RGB, grey or RGBA: alpha dropped); its size is "
+                    "the output size (width and height multiples of 8)")
+        ->required();
+    cmd->add_option("--strength", a->strength,
+                    "How much to change, in (0, 1]: int(steps * strength) steps run, from that noise level "
+                    "(default 0.8 for img2img, 1.0 for inpaint)")
+        ->each([a](const std::string&) { a->strength_given = true; });
+  }
+  if (command == Command::Inpaint) {
+    cmd->add_option("--mask", a->mask,
+                    "Mask image of the init image's size: white (grey >= 128) is repainted, black is kept")
+        ->required();
+    cmd->add_flag("--mask-alpha", a->mask_alpha,
+                  "Take the mask from --mask's alpha channel instead: transparent pixels are repainted");
+  }
   cmd->add_option("--model", a->model,
                   "Diffusers pipeline folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, "
                   "scheduler/). Default: the bundled demo model (models/demo/shapes-pipeline)");
@@ -263,8 +315,9 @@ void add_generate_command(CLI::App& app, Runner& run) {
       ->each([a](const std::string&) { a->steps_given = true; });
   cmd->add_option("--guidance", *guidance_text, "Classifier-free guidance scale; <= 1 turns guidance off (default 7.5; 5 on the bundled demo models)")
       ->type_name("FLOAT");
-  cmd->add_option("--width", a->width, "Image width, a multiple of 8 (default: the model's)");
-  cmd->add_option("--height", a->height, "Image height, a multiple of 8 (default: the model's)");
+  const char* size_default = command == Command::Generate ? "the model's" : "the init image's";
+  cmd->add_option("--width", a->width, std::string("Image width, a multiple of 8 (default: ") + size_default + ")");
+  cmd->add_option("--height", a->height, std::string("Image height, a multiple of 8 (default: ") + size_default + ")");
   cmd->add_option("--num-images", a->num_images, "Images per prompt")->capture_default_str();
   // Read as text: CLI11 would turn "-1" into 2^64-1 and saturate larger numbers silently.
   cmd->add_option("--seed", *seed_text, "Seed of the first image; image i gets seed+i (default 0)")
@@ -287,8 +340,10 @@ void add_generate_command(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember({"flash", "naive"}))->capture_default_str();
   cmd->add_option("--threads", a->threads, "Threads (0: all cores)")->capture_default_str();
   cmd->add_option("--output,-o", a->output, "Output folder (created if missing); files are never overwritten")->capture_default_str();
+  cmd->add_option("--format", a->format, "Image file format: png (with the parameters as a text chunk), jpeg or webp (quality 95)")
+      ->check(CLI::IsMember({"png", "jpeg", "webp"}))->capture_default_str();
   cmd->add_option("--grid", a->grid, "Also write an image grid ROWSxCOLS of all images, e.g. 2x2");
-  cmd->add_option("--upscale", a->upscale, "Enlarge the saved PNGs N times for viewing (not super-resolution)")->capture_default_str();
+  cmd->add_option("--upscale", a->upscale, "Enlarge the saved images N times for viewing (not super-resolution)")->capture_default_str();
   cmd->add_option("--upscale-filter", a->upscale_filter, "nearest or bilinear")
       ->check(CLI::IsMember({"nearest", "bilinear"}))->capture_default_str();
   cmd->add_flag("--random-weights", a->random_weights, "Seeded random weights for config-only folders (benchmarks; images are noise)");
@@ -314,5 +369,11 @@ void add_generate_command(CLI::App& app, Runner& run) {
     run = [a] { return run_generate(*a); };
   });
 }
+
+}  // namespace
+
+void add_generate_command(CLI::App& app, Runner& run) { add_command(app, run, Command::Generate); }
+void add_img2img_command(CLI::App& app, Runner& run) { add_command(app, run, Command::Img2Img); }
+void add_inpaint_command(CLI::App& app, Runner& run) { add_command(app, run, Command::Inpaint); }
 
 }  // namespace sdfast::cli

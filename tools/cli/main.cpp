@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sdfast ") + sdfast::version());
   sdfast::cli::Runner run;
   sdfast::cli::add_generate_command(app, run);
+  sdfast::cli::add_img2img_command(app, run);
+  sdfast::cli::add_inpaint_command(app, run);
   sdfast::cli::add_golden_command(app, run);
   sdfast::cli::add_adherence_command(app, run);
   sdfast::cli::add_info_command(app, run);

@@ -16,7 +16,7 @@ namespace sdfast::cli {
 
 namespace fs = std::filesystem;
 
-OutputFolder::OutputFolder(const std::string& dir) : dir_(dir) {
+OutputFolder::OutputFolder(const std::string& dir, ImageFormat format) : dir_(dir), format_(format) {
   std::error_code ec;
   fs::path missing = fs::path(dir).lexically_normal();
   if (missing.filename().empty()) missing = missing.parent_path();  // "out/" -> "out"
@@ -39,7 +39,7 @@ OutputFolder::OutputFolder(const std::string& dir) : dir_(dir) {
   }
   ::close(fd);
   ::unlink(tmpl.c_str());
-  const std::regex numbered("([0-9]{5,})-.*\\.png");
+  const std::regex numbered("([0-9]{5,})-.*\\.(png|jpg|webp)");
   for (const auto& e : fs::directory_iterator(dir)) {
     std::smatch m;
     const std::string name = e.path().filename().string();
@@ -59,7 +59,7 @@ std::string OutputFolder::write(const Image& image, const std::string& suffix, c
   for (int attempt = 0; attempt < 1000; ++attempt) {
     char name[64];
     std::snprintf(name, sizeof name, "%05d-", next_++);
-    const std::string path = (fs::path(dir_) / (name + suffix + ".png")).string();
+    const std::string path = (fs::path(dir_) / (name + suffix + image_format_extension(format_))).string();
     // Taken, whatever it is: a symbolic link (even a dangling one) is never written through.
     auto taken = [&path] {
       std::error_code ec;
@@ -67,7 +67,7 @@ std::string OutputFolder::write(const Image& image, const std::string& suffix, c
     };
     if (taken()) continue;
     try {
-      save_png(image, path, text, /*overwrite=*/false);
+      save_image(image, path, format_, text, /*overwrite=*/false);
       return path;
     } catch (const Error&) {
       if (!taken()) throw;  // a real write error; else another process took the name

@@ -1,4 +1,5 @@
-// Where `generate` writes: numbered PNGs in an output folder, never overwriting anything.
+// Where `generate` (img2img, inpaint) writes: numbered PNG, JPEG or WebP files in an output folder,
+// never overwriting anything.
 #pragma once
 
 #include <string>
@@ -11,17 +12,19 @@ namespace sdfast::cli {
 class OutputFolder {
  public:
   // Creates the folder if needed and checks that files can be created in it (InvalidArgument if not).
-  explicit OutputFolder(const std::string& dir);
+  explicit OutputFolder(const std::string& dir, ImageFormat format = ImageFormat::Png);
   // Removes the folders the constructor created if nothing was written into them (a run that fails
   // leaves no trace).
   ~OutputFolder();
   OutputFolder(const OutputFolder&) = delete;
   OutputFolder& operator=(const OutputFolder&) = delete;
-  // Writes `NNNNN-<suffix>.png` with the next free number; returns the path written.
+  // Writes `NNNNN-<suffix>.png` (.jpg, .webp) with the next free number; returns the path written.
+  // `text` goes into PNG files only.
   std::string write(const Image& image, const std::string& suffix, const std::vector<PngText>& text);
 
  private:
   std::string dir_;
+  ImageFormat format_;
   // Removes the folders in created_ that are empty, deepest first.
   void remove_created() const;
 
