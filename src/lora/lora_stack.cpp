@@ -90,7 +90,7 @@ class LoraAdapter final : public ops::LowRankAdapter {
   Tensor add(Runtime& rt, const Tensor& x, const Tensor& y) const override {
     Tensor out = y;
     for (const Term& t : terms_) {
-      Tensor h = t.conv ? t.down_conv.forward(rt, x) : t.down_linear.forward_as(rt, x, rt.compute());
+      Tensor h = t.conv ? t.down_conv.forward(rt, x) : t.down_linear.forward_as(rt, x, DType::F32);
       h = ops::scale(rt, h, *t.scale * t.factor);
       out = t.up.forward(rt, h, out);  // + the output so far, fused into the matmul
     }
