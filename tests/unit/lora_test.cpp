@@ -65,6 +65,20 @@ struct Models {
     text.collect_layers(targets.text_encoder);
   }
   Tensor unet_out() { return unet.forward(rt, sample, 500.0, context); }
+  // The UNet and text-encoder outputs with `file` loaded alone (unloaded again after).
+  struct Outputs {
+    lora::LoraMatch match;
+    Tensor unet, text;
+  };
+  Outputs outputs_with(const LoraFile& file, float scale, LoraMode mode) {
+    LoraStack s;
+    Outputs o;
+    o.match = s.add(rt, file, scale, mode, targets);
+    o.unet = unet_out();
+    o.text = text_out();
+    s.clear(rt);
+    return o;
+  }
   Tensor text_out() { return text.encode(rt, ids); }
   // Every layer's weight bytes, by path.
   std::map<std::string, Tensor> weights() {
@@ -128,20 +142,12 @@ TEST(Lora, PeftLayoutOfTheDiffusersLoraGivesIdenticalOutputs) {
   EXPECT_EQ(p.format, lora::LoraFormat::Peft);
 
   Models m;
-  Tensor want_unet, want_text;
-  {
-    LoraStack s;
-    s.add(m.rt, LoraFile::read(kDiffusers), 0.6f, LoraMode::Unmerged, m.targets);
-    want_unet = m.unet_out();
-    want_text = m.text_out();
-    s.clear(m.rt);
-  }
-  LoraStack s;
-  const lora::LoraMatch match = s.add(m.rt, p, 0.6f, LoraMode::Unmerged, m.targets);
-  EXPECT_EQ(match.unet_layers, 192);
-  EXPECT_EQ(match.text_encoder_layers, 12);
-  EXPECT_TRUE(same_bytes(m.unet_out(), want_unet));
-  EXPECT_TRUE(same_bytes(m.text_out(), want_text));
+  const auto want = m.outputs_with(LoraFile::read(kDiffusers), 0.6f, LoraMode::Unmerged);
+  const auto got = m.outputs_with(p, 0.6f, LoraMode::Unmerged);
+  EXPECT_EQ(got.match.unet_layers, 192);
+  EXPECT_EQ(got.match.text_encoder_layers, 12);
+  EXPECT_TRUE(same_bytes(got.unet, want.unet));
+  EXPECT_TRUE(same_bytes(got.text, want.text));
 }
 
 // kohya names -> Diffusers paths through the model's own layers, then alpha from the PEFT metadata.
@@ -170,22 +176,13 @@ TEST(Lora, PeftLayoutOfTheKohyaLoraGivesIdenticalOutputs) {
   write_safetensors(dir.file("peft.safetensors"), peft,
                     {{"lora_adapter_metadata", R"({"unet.lora_alpha": 2.0, "text_encoder.lora_alpha": 2.0})"}});
 
-  Tensor want_unet, want_text;
-  {
-    LoraStack s;
-    s.add(m.rt, LoraFile::read(kKohya), 0.8f, LoraMode::Merged, m.targets);
-    want_unet = m.unet_out();
-    want_text = m.text_out();
-    s.clear(m.rt);
-  }
-  LoraStack s;
-  const lora::LoraMatch match = s.add(m.rt, LoraFile::read(dir.file("peft.safetensors")), 0.8f, LoraMode::Merged,
-                                      m.targets);
-  EXPECT_EQ(match.unet_layers, 277);
-  EXPECT_EQ(match.text_encoder_layers, 18);
-  EXPECT_TRUE(match.unmatched.empty());
-  EXPECT_TRUE(same_bytes(m.unet_out(), want_unet));
-  EXPECT_TRUE(same_bytes(m.text_out(), want_text));
+  const auto want = m.outputs_with(LoraFile::read(kKohya), 0.8f, LoraMode::Merged);
+  const auto got = m.outputs_with(LoraFile::read(dir.file("peft.safetensors")), 0.8f, LoraMode::Merged);
+  EXPECT_EQ(got.match.unet_layers, 277);
+  EXPECT_EQ(got.match.text_encoder_layers, 18);
+  EXPECT_TRUE(got.match.unmatched.empty());
+  EXPECT_TRUE(same_bytes(got.unet, want.unet));
+  EXPECT_TRUE(same_bytes(got.text, want.text));
 }
 
 TEST(Lora, LoadAndUnloadLeaveTheModelBitIdentical) {
