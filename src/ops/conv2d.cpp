@@ -19,20 +19,24 @@ const Conv2dSpec& checked(const Conv2dSpec& spec, const std::string& name) {
 }  // namespace
 
 Conv2d::Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec)
-    : Conv2d(rt,
-             w.get("weight", {checked(spec, w.prefix()).out_channels, spec.in_channels, spec.kernel, spec.kernel},
-                   rt.weights()),
-             checked(spec, w.prefix()).bias ? w.get("bias", {spec.out_channels}, DType::F32) : Tensor(),
-             spec, w.prefix()) {}
+    : spec_(checked(spec, w.prefix())), name_(w.prefix()) {
+  const int64_t o = spec.out_channels, i = spec.in_channels, k = spec.kernel;
+  Tensor weight = w.get("weight", {o, i, k, k}, rt.weights());  // the weight first: messages name it
+  init(rt, std::move(weight), spec.bias ? w.get("bias", {o}, DType::F32) : Tensor());
+}
 
 Conv2d::Conv2d(Runtime& rt, Tensor weight, Tensor bias, const Conv2dSpec& spec, std::string name)
     : spec_(checked(spec, name)), name_(std::move(name)) {
-  const int64_t o = spec.out_channels, i = spec.in_channels, k = spec.kernel;
+  init(rt, std::move(weight), std::move(bias));
+}
+
+void Conv2d::init(Runtime& rt, Tensor weight, Tensor bias) {
+  const int64_t o = spec_.out_channels, i = spec_.in_channels, k = spec_.kernel;
   SDFAST_CHECK(weight.shape() == (Shape{o, i, k, k}), "Conv2d '", name_, "': weight ", weight.describe(),
                ", expected [", o, ", ", i, ", ", k, ", ", k, "]");
   weights_ = PackedWeights(weight.to(rt.weights()),
                            dnnl::memory::desc({o, i, k, k}, to_dnnl(rt.weights()), tag::oihw));
-  if (spec.bias) {
+  if (spec_.bias) {
     SDFAST_CHECK(bias.defined() && bias.numel() == o, "Conv2d '", name_, "': bias ",
                  bias.defined() ? bias.describe() : std::string("missing"), " for ", o, " outputs");
     bias_ = bias.to(DType::F32);

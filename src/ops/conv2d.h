@@ -51,6 +51,7 @@ class Conv2d {
   };
   const Prim& primitive(Runtime& rt, int64_t n, int64_t h, int64_t w, DType src, bool sum) const;
   Tensor run(Runtime& rt, const Tensor& x, const Tensor* residual) const;
+  void init(Runtime& rt, Tensor weight, Tensor bias);  // the constructors' common part
 
   Conv2dSpec spec_;
   std::string name_;  // the weights' path, for messages
