@@ -14,12 +14,14 @@
 #   OUT/image_file/          fuzz/image_seeds/: tiny PNG (RGB, grey, grey+alpha, RGBA, palette with
 #                            tRNS, 16-bit), JPEG (baseline, progressive, grey), WebP (lossy, lossless,
 #                            alpha) files
+#   OUT/lora_file/           the golden LoRA files cut to their first modules (real values), in
+#                            their kohya / Diffusers layouts and renamed to PEFT with alpha metadata
 # Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
 mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode" \
-         "$out/scheduler_config" "$out/image_file"
+         "$out/scheduler_config" "$out/image_file" "$out/lora_file"
 cp fuzz/image_seeds/* "$out/image_file/"
 
 n=0
@@ -112,6 +114,39 @@ prompts = [c["prompt"] for c in case["cases"]] + [
 for i, p in enumerate(prompts):
     open(os.path.join(enc_dir, f"prompt-{i}"), "wb").write(p.encode("utf-8", "surrogatepass"))
 open(os.path.join(enc_dir, "invalid-utf8"), "wb").write(b"ok \xff \xc0\x80 \xed\xa0\x80 tail")
+PY
+
+python3 - "$out/lora_file" <<'PY'
+import glob, json, os, struct, sys
+out = sys.argv[1]
+def read(path):
+    b = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", b[:8])
+    h = json.loads(b[8:8 + n]); h.pop("__metadata__", None)
+    return {k: (v["dtype"], v["shape"], b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]) for k, v in h.items()}
+def write(path, tensors, metadata=None):
+    header, data = {}, b""
+    for k, (dt, shape, raw) in tensors.items():
+        header[k] = {"dtype": dt, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    if metadata: header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    open(path, "wb").write(struct.pack("<Q", len(text)) + text + data)
+for i, path in enumerate(sorted(glob.glob("tests/golden/cases/lora-*/*.safetensors"))):
+    if os.path.basename(path) == "data.safetensors": continue
+    t = read(path)
+    keys = sorted(t)
+    modules = sorted({k.rsplit(".lora", 1)[0].rsplit(".alpha", 1)[0] for k in keys})[:6]
+    small = {k: t[k] for k in keys if any(k.startswith(m + ".") for m in modules)}
+    write(os.path.join(out, f"golden-{i}"), small)
+    peft = {}
+    for k, v in small.items():
+        for a, b in ((".lora.down.weight", ".lora_A.weight"), (".lora.up.weight", ".lora_B.weight"),
+                     (".lora_linear_layer.down.weight", ".lora_A.weight"),
+                     (".lora_linear_layer.up.weight", ".lora_B.weight")):
+            if k.endswith(a): k = k[: -len(a)] + b
+        peft[k] = v
+    write(os.path.join(out, f"peft-{i}"), peft, {"lora_adapter_metadata": json.dumps({"unet.lora_alpha": 2.0})})
 PY
 echo "corpus: $(ls "$out/safetensors_header" | wc -l) safetensors seeds, $(ls "$out/json_config" | wc -l) JSON seeds," \
   "$(ls "$out/tokenizer_files" | wc -l) tokenizer file seeds, $(ls "$out/tokenizer_encode" | wc -l) prompts in $out"

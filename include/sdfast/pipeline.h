@@ -116,6 +116,16 @@ struct GenerateResult {
   GenerateTimings timings;
 };
 
+// A LoRA file applied by Pipeline::load_lora.
+struct LoraInfo {
+  std::string path;
+  int modules = 0;                  // low-rank modules in the file
+  int unet_layers = 0;              // UNet layers it patches
+  int text_encoder_layers = 0;      // text-encoder layers it patches
+  std::vector<std::string> unmatched;  // modules that matched no layer (a partial match)
+  std::string summary;              // "LoRA 'f': 12 of 14 modules matched (...); no layer for: ..."
+};
+
 // What was loaded, for messages and metadata.
 struct PipelineInfo {
   std::string path;              // the model folder
@@ -155,6 +165,17 @@ class Pipeline {
   // generate() after checking that request.image and request.mask_image are set (InvalidArgument).
   GenerateResult inpaint(const GenerateRequest& request);
   const PipelineInfo& info() const;
+
+  // LoRA (kohya/A1111, Diffusers or PEFT .safetensors) on the UNet and the text encoder, as
+  // Diffusers' load_lora_weights + cross_attention_kwargs={"scale": scale} (merge = false) or
+  // + fuse_lora(lora_scale=scale) (merge = true: no cost per step). Several may be loaded, each
+  // with its own scale. These change the models: never call them while generate() runs.
+  // Throws InvalidArgument for a bad file (nothing is applied then).
+  LoraInfo load_lora(const std::string& path, double scale = 1.0, bool merge = true);
+  // The scale of LoRA `index` (load order); instant for unmerged ones, a re-merge otherwise.
+  void set_lora_scale(size_t index, double scale);
+  // Removes every LoRA, restoring the original weights bit for bit.
+  void unload_loras();
 
   // Scheduler names accepted by set_scheduler (class names and aliases).
   static std::vector<std::string> scheduler_names();

@@ -25,7 +25,8 @@ nlohmann::json run_job_here(const Job& job) {
   static const std::pair<const char*, Fn> kinds[] = {
       {"pipeline", detail::run_pipeline_job},         {"unet", detail::run_unet_job},
       {"text_encoder", detail::run_text_encoder_job}, {"vae_decode", detail::run_vae_decode_job},
-      {"attention", detail::run_attention_job},       {"matmul", detail::run_matmul_job}};
+      {"attention", detail::run_attention_job},       {"matmul", detail::run_matmul_job},
+      {"lora", detail::run_lora_job}};
   for (const auto& [name, fn] : kinds) {
     if (job.kind != name) continue;
     const auto load = load_average();

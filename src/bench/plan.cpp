@@ -340,6 +340,26 @@ std::vector<Row> make_plan(const BenchOptions& o, const ModelPaths& models) {
       if (full) r.cost = Cost{2 * kSd15UnetGmac, kSd15UnetParameters};
       add(r);
     }
+    // LoRA: a random rank-64 LoRA (LCM-LoRA's size and coverage) on the SD1.5 UNet, bf16.
+    {
+      Row r;
+      r.table = "table3";
+      r.section = "lora";
+      r.label = "SD1.5 rank-64 LoRA: read + merge + unload, bf16";
+      r.job = {"t3.lora.sd15.merge", "lora",
+               params({{"folder", component(models.sd15, "unet")}, {"dtype", "bf16"}, {"mode", "merge"}, {"rank", 64}})};
+      add(r);
+      r.label = "SD1.5 UNet step with guidance, bf16, rank-64 LoRA unmerged";
+      r.job = {"t3.lora.sd15.unmerged", "lora",
+               params({{"folder", component(models.sd15, "unet")},
+                       {"dtype", "bf16"},
+                       {"mode", "unmerged"},
+                       {"rank", 64},
+                       {"batch", 2},
+                       {"latent", s.latent},
+                       {"tokens", 77}})};
+      add(r);
+    }
     for (const auto& [name, folder] : models.extra_unets) {
       Row r;
       r.table = "table3";

@@ -368,6 +368,13 @@ std::string render_markdown(const json& report) {
          << " | " << mib(r["peak_rss_mb"]) << " | " << mib(r["run_peak_rss_mb"]) << " | " << cpu(r)
          << " | " << target_cell(r) << " |\n";
     }
+    for (const json& r : rows_of("table3"))
+      if (r["section"] == "lora" && r["result"].is_object() &&
+          r["result"].value("unmerged_overhead", json()).is_number())
+        md << "\nLoRA unmerged: " << seconds(r["median_s"]) << " per step against "
+           << seconds(r["result"]["base_median_s"]) << " without the LoRA in the same process ("
+           << format("%+.1f%%", 100 * r["result"]["unmerged_overhead"].get<double>())
+           << "); merged LoRAs cost nothing per step.\n";
     bool attention = false;
     for (const json& r : rows_of("table3")) attention = attention || r["section"] == "attention";
     if (attention) {

@@ -1,6 +1,6 @@
-// What the pipeline-shaped golden kinds (pipeline, img2img, inpaint) share: the pipeline loaded as
-// the case says (model, precision, scheduler with its config), the request built from the case's
-// params, and generated images stacked for comparison.
+// What the pipeline-shaped golden kinds (pipeline, img2img, inpaint, lora) share: the pipeline
+// loaded as the case says (model, precision, scheduler with its config), the request built from the
+// case's params, and generated images stacked for comparison.
 #pragma once
 
 #include <memory>

@@ -23,6 +23,7 @@ constexpr KindEntry kKinds[] = {
     {"pipeline", run_pipeline},
     {"img2img", run_img2img},
     {"inpaint", run_inpaint},
+    {"lora", run_lora},
     {"text_encoder", run_text_encoder},
     {"vae_decode", run_vae_decode},
     {"vae_encode", run_vae_encode},

@@ -47,4 +47,11 @@ Tensor Attention::forward(Runtime& rt, const Tensor& hidden, const Tensor* conte
   return out.reshape(shape);
 }
 
+void Attention::collect_layers(ops::LayerSet& out) {
+  out.add(to_q_);
+  out.add(to_k_);
+  out.add(to_v_);
+  out.add(to_out_);
+}
+
 }  // namespace sdfast::models

@@ -33,6 +33,8 @@ class Attention {
   // Returns the shape of hidden.
   Tensor forward(Runtime& rt, const Tensor& hidden, const Tensor* context = nullptr,
                  const Tensor* residual = nullptr) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   AttentionConfig config_;

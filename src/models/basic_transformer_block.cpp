@@ -43,4 +43,10 @@ Tensor BasicTransformerBlock::forward(Runtime& rt, const Tensor& x, const Tensor
   return ff_.forward(rt, norm3_.forward(rt, h, rt.compute()), &h);
 }
 
+void BasicTransformerBlock::collect_layers(ops::LayerSet& out) {
+  attn1_.collect_layers(out);
+  attn2_.collect_layers(out);
+  ff_.collect_layers(out);
+}
+
 }  // namespace sdfast::models

@@ -33,6 +33,8 @@ class BasicTransformerBlock {
 
   // x: [B, L, dim]; context: [B, Lc, cross_attention_dim] -> [B, L, dim]
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& context) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   BasicTransformerBlockConfig config_;

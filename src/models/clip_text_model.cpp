@@ -180,4 +180,12 @@ CLIPTextModelOutput CLIPTextModel::forward(Runtime& rt, const Tensor& input_ids)
   return out;
 }
 
+void CLIPEncoderLayer::collect_layers(ops::LayerSet& out) {
+  for (ops::Linear* l : {&q_proj_, &k_proj_, &v_proj_, &out_proj_, &fc1_, &fc2_}) out.add(*l);
+}
+
+void CLIPTextModel::collect_layers(ops::LayerSet& out) {
+  for (auto& l : layers_) l.collect_layers(out);
+}
+
 }  // namespace sdfast::models

@@ -44,6 +44,8 @@ class CLIPEncoderLayer {
 
   // x: [B, L, hidden] -> [B, L, hidden] (causal self-attention)
   Tensor forward(Runtime& rt, const Tensor& x) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   int heads_ = 1;
@@ -78,6 +80,8 @@ class CLIPTextModel {
   CLIPTextModelOutput forward(Runtime& rt, const Tensor& input_ids) const;
 
   const CLIPTextConfig& config() const { return config_; }
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   // Checked ids -> embeddings [B, L, hidden] in the activation dtype.

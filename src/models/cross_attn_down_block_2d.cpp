@@ -31,4 +31,10 @@ Tensor CrossAttnDownBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor&
   return h;
 }
 
+void CrossAttnDownBlock2D::collect_layers(ops::LayerSet& out) {
+  for (auto& r : resnets_) r.collect_layers(out);
+  for (auto& a : attentions_) a.collect_layers(out);
+  for (auto& d : downsamplers_) d.collect_layers(out);
+}
+
 }  // namespace sdfast::models

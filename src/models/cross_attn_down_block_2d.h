@@ -19,6 +19,7 @@ class CrossAttnDownBlock2D final : public UNetDownBlock {
   // x: [N, H, W, in] -> [N, H', W', out]; pushes num_layers (+1 with a downsampler) skips.
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
                  std::vector<Tensor>& skips) const override;
+  void collect_layers(ops::LayerSet& out) override;
 
  private:
   std::vector<ResnetBlock2D> resnets_;

@@ -31,4 +31,10 @@ Tensor CrossAttnUpBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& t
   return h;
 }
 
+void CrossAttnUpBlock2D::collect_layers(ops::LayerSet& out) {
+  for (auto& r : resnets_) r.collect_layers(out);
+  for (auto& a : attentions_) a.collect_layers(out);
+  for (auto& u : upsamplers_) u.collect_layers(out);
+}
+
 }  // namespace sdfast::models

@@ -27,4 +27,9 @@ Tensor DownBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
   return h;
 }
 
+void DownBlock2D::collect_layers(ops::LayerSet& out) {
+  for (auto& r : resnets_) r.collect_layers(out);
+  for (auto& d : downsamplers_) d.collect_layers(out);
+}
+
 }  // namespace sdfast::models

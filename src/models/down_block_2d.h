@@ -19,6 +19,7 @@ class DownBlock2D final : public UNetDownBlock {
   // `context` is not used.
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
                  std::vector<Tensor>& skips) const override;
+  void collect_layers(ops::LayerSet& out) override;
 
  private:
   std::vector<ResnetBlock2D> resnets_;

@@ -9,4 +9,8 @@ Downsample2D::Downsample2D(Runtime& rt, const Weights& w, int channels, int out_
                       {channels, out_channels, 3, 2, padding, /*extra_pad_end=*/padding == 0 ? 1 : 0});
 }
 
+void Downsample2D::collect_layers(ops::LayerSet& out) {
+  out.add(conv_);
+}
+
 }  // namespace sdfast::models

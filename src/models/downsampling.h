@@ -13,6 +13,8 @@ class Downsample2D {
   Downsample2D(Runtime& rt, const Weights& w, int channels, int out_channels, int padding);
   // x: [N, H, W, C] -> [N, ceil-ish(H/2), ., out]
   Tensor forward(Runtime& rt, const Tensor& x) const { return conv_.forward(rt, x); }
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   ops::Conv2d conv_;

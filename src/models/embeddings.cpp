@@ -106,4 +106,10 @@ Tensor TimestepEmbedding::forward(Runtime& rt, const Tensor& sample,
   return x;
 }
 
+void TimestepEmbedding::collect_layers(ops::LayerSet& out) {
+  out.add(linear_1_);
+  out.add(linear_2_);
+  out.add(cond_proj_);
+}
+
 }  // namespace sdfast::models

@@ -54,6 +54,8 @@ class TimestepEmbedding {
 
   // sample: [N, in_channels]; condition: [N, cond_proj_dim] or nullptr -> [N, out_dim]
   Tensor forward(Runtime& rt, const Tensor& sample, const Tensor* condition = nullptr) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
   const TimestepEmbeddingConfig& config() const { return config_; }
 
  private:

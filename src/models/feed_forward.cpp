@@ -20,4 +20,9 @@ Tensor FeedForward::forward(Runtime& rt, const Tensor& x, const Tensor* residual
   return residual ? out_.forward(rt, h, *residual) : out_.forward(rt, h);
 }
 
+void FeedForward::collect_layers(ops::LayerSet& out) {
+  act_.collect_layers(out);
+  out.add(out_);
+}
+
 }  // namespace sdfast::models

@@ -18,6 +18,8 @@ class FeedForward {
   // x: [..., dim] -> [..., dim_out]; residual (same shape as the output) is added, fused into
   // the last projection.
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor* residual = nullptr) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   GEGLU act_;

@@ -12,4 +12,8 @@ Tensor GEGLU::forward(Runtime& rt, const Tensor& x) const {
   return ops::geglu(rt, proj_.forward_as(rt, x, rt.compute()), rt.compute());  // [..., 2*dim_out] -> [..., dim_out]
 }
 
+void GEGLU::collect_layers(ops::LayerSet& out) {
+  out.add(proj_);
+}
+
 }  // namespace sdfast::models

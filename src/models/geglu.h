@@ -16,6 +16,8 @@ class GEGLU {
 
   // x: [..., dim_in] -> [..., dim_out]
   Tensor forward(Runtime& rt, const Tensor& x) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   ops::Linear proj_;

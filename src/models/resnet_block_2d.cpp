@@ -33,4 +33,11 @@ Tensor ResnetBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor* temb) 
   return out;
 }
 
+void ResnetBlock2D::collect_layers(ops::LayerSet& out) {
+  out.add(conv1_);
+  out.add(conv2_);
+  out.add(conv_shortcut_);
+  out.add(time_emb_proj_);
+}
+
 }  // namespace sdfast::models

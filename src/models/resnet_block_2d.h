@@ -28,6 +28,8 @@ class ResnetBlock2D {
   // x: [N, H, W, in] NHWC; temb: [N, temb_channels] (nullptr when temb_channels == 0)
   // -> [N, H, W, out]
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor* temb = nullptr) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
   int out_channels() const { return config_.out_channels; }
 
  private:

@@ -12,7 +12,7 @@ namespace {
 ops::Linear projection(Runtime& rt, const Weights& w, int64_t in, int64_t out, bool linear) {
   if (linear) return ops::Linear(rt, w, in, out);
   Tensor weight = w.get("weight", {out, in, 1, 1}, rt.weights()).reshape({out, in});
-  return ops::Linear(rt, std::move(weight), w.get("bias", {out}, DType::F32));
+  return ops::Linear(rt, std::move(weight), w.get("bias", {out}, DType::F32), w.prefix());
 }
 
 }  // namespace
@@ -54,6 +54,12 @@ Tensor Transformer2DModel::forward(Runtime& rt, const Tensor& x, const Tensor& c
   h = proj_in_.forward(rt, h.reshape({n, tokens, config_.in_channels}));  // [N, HW, inner]
   for (const BasicTransformerBlock& block : transformer_blocks_) h = block.forward(rt, h, context);
   return proj_out_.forward(rt, h, x.reshape({n, tokens, config_.in_channels})).reshape(x.shape());
+}
+
+void Transformer2DModel::collect_layers(ops::LayerSet& out) {
+  out.add(proj_in_);
+  out.add(proj_out_);
+  for (auto& b : transformer_blocks_) b.collect_layers(out);
 }
 
 }  // namespace sdfast::models

@@ -37,6 +37,8 @@ class Transformer2DModel {
 
   // x: [N, H, W, in_channels] NHWC; context: [N, L, cross_attention_dim] -> [N, H, W, in_channels]
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& context) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   Transformer2DModelConfig config_;

@@ -86,6 +86,7 @@ class UNetMidBlock2DWithTemb final : public UNetMidBlock {
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor&) const override {
     return block_.forward(rt, x, &temb);
   }
+  void collect_layers(ops::LayerSet& out) override { block_.collect_layers(out); }
 
  private:
   static UNetMidBlock2DConfig mid_config(const UNetBlockConfig& c) {

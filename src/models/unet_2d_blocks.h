@@ -51,6 +51,8 @@ class UNetDownBlock {
   virtual ~UNetDownBlock() = default;
   virtual Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
                          std::vector<Tensor>& skips) const = 0;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  virtual void collect_layers(ops::LayerSet& out) = 0;
 };
 
 // The mid block: x [N, H, W, C] -> [N, H, W, C].
@@ -59,6 +61,8 @@ class UNetMidBlock {
   virtual ~UNetMidBlock() = default;
   virtual Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb,
                          const Tensor& context) const = 0;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  virtual void collect_layers(ops::LayerSet& out) = 0;
 };
 
 // An up block: takes its num_resnets() skip connections from the back of `skips` (removing them),
@@ -70,6 +74,8 @@ class UNetUpBlock {
   virtual Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
                          std::vector<Tensor>& skips, int64_t upsample_h,
                          int64_t upsample_w) const = 0;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  virtual void collect_layers(ops::LayerSet& out) = 0;
   virtual int num_resnets() const = 0;
 };
 

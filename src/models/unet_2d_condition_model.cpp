@@ -229,4 +229,13 @@ Tensor UNet2DConditionModel::forward(Runtime& rt, const Tensor& sample,
   return ops::nhwc_to_nchw(x);
 }
 
+void UNet2DConditionModel::collect_layers(ops::LayerSet& out) {
+  out.add(conv_in_);
+  time_embedding_.collect_layers(out);
+  for (auto& b : down_blocks_) b->collect_layers(out);
+  if (mid_block_) mid_block_->collect_layers(out);
+  for (auto& b : up_blocks_) b->collect_layers(out);
+  out.add(conv_out_);
+}
+
 }  // namespace sdfast::models

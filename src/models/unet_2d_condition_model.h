@@ -105,6 +105,8 @@ class UNet2DConditionModel {
   const UNet2DConditionModelConfig& config() const { return config_; }
   // Number of parameters (weight elements) the model loaded.
   int64_t num_parameters() const { return num_parameters_; }
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   UNet2DConditionModelConfig config_;

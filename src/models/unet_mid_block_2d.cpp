@@ -43,4 +43,9 @@ Tensor UNetMidBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor* temb)
   return h;
 }
 
+void UNetMidBlock2D::collect_layers(ops::LayerSet& out) {
+  for (auto& r : resnets_) r.collect_layers(out);
+  for (auto& a : attentions_) a.collect_layers(out);
+}
+
 }  // namespace sdfast::models

@@ -30,6 +30,8 @@ class UNetMidBlock2D {
 
   // x: [N, H, W, C] -> [N, H, W, C]; temb: [N, temb_channels] when temb_channels > 0.
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor* temb = nullptr) const;
+  // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
+  void collect_layers(ops::LayerSet& out);
 
  private:
   std::vector<ResnetBlock2D> resnets_;  // num_layers + 1

@@ -24,4 +24,9 @@ Tensor UNetMidBlock2DCrossAttn::forward(Runtime& rt, const Tensor& x, const Tens
   return h;
 }
 
+void UNetMidBlock2DCrossAttn::collect_layers(ops::LayerSet& out) {
+  for (auto& r : resnets_) r.collect_layers(out);
+  for (auto& a : attentions_) a.collect_layers(out);
+}
+
 }  // namespace sdfast::models

@@ -19,6 +19,7 @@ class UNetMidBlock2DCrossAttn final : public UNetMidBlock {
   // x: [N, H, W, C] -> [N, H, W, C]
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb,
                  const Tensor& context) const override;
+  void collect_layers(ops::LayerSet& out) override;
 
  private:
   std::vector<ResnetBlock2D> resnets_;  // num_layers + 1

@@ -28,4 +28,9 @@ Tensor UpBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
   return h;
 }
 
+void UpBlock2D::collect_layers(ops::LayerSet& out) {
+  for (auto& r : resnets_) r.collect_layers(out);
+  for (auto& u : upsamplers_) u.collect_layers(out);
+}
+
 }  // namespace sdfast::models

@@ -19,6 +19,7 @@ class UpBlock2D final : public UNetUpBlock {
   // x: [N, H, W, prev_output_channel] -> [N, H', W', out]; `context` is not used.
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
                  std::vector<Tensor>& skips, int64_t upsample_h, int64_t upsample_w) const override;
+  void collect_layers(ops::LayerSet& out) override;
   int num_resnets() const override { return int(resnets_.size()); }
 
  private:

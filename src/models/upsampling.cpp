@@ -16,4 +16,8 @@ Tensor Upsample2D::forward(Runtime& rt, const Tensor& x, int64_t out_h, int64_t 
   return conv_.forward(rt, ops::upsample_nearest(rt, x, out_h, out_w));
 }
 
+void Upsample2D::collect_layers(ops::LayerSet& out) {
+  out.add(conv_);
+}
+
 }  // namespace sdfast::models

@@ -6,16 +6,56 @@
 
 namespace sdfast::ops {
 
-Conv2d::Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec) : spec_(spec), name_(w.prefix()) {
+namespace {
+
+const Conv2dSpec& checked(const Conv2dSpec& spec, const std::string& name) {
   SDFAST_CHECK(spec.in_channels > 0 && spec.out_channels > 0 && spec.kernel > 0 && spec.stride > 0 &&
                    spec.padding >= 0 && spec.extra_pad_end >= 0,
-               "Conv2d '", w.prefix(), "': invalid channels/kernel/stride/padding (in ",
+               "Conv2d '", name, "': invalid channels/kernel/stride/padding (in ",
                spec.in_channels, ", out ", spec.out_channels, ", kernel ", spec.kernel, ")");
+  return spec;
+}
+
+}  // namespace
+
+Conv2d::Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec)
+    : spec_(checked(spec, w.prefix())), name_(w.prefix()) {
   const int64_t o = spec.out_channels, i = spec.in_channels, k = spec.kernel;
-  Tensor weight = w.get("weight", {o, i, k, k}, rt.weights());
-  weights_ = PackedWeights(std::move(weight),
+  Tensor weight = w.get("weight", {o, i, k, k}, rt.weights());  // the weight first: messages name it
+  init(rt, std::move(weight), spec.bias ? w.get("bias", {o}, DType::F32) : Tensor());
+}
+
+Conv2d::Conv2d(Runtime& rt, Tensor weight, Tensor bias, const Conv2dSpec& spec, std::string name)
+    : spec_(checked(spec, name)), name_(std::move(name)) {
+  init(rt, std::move(weight), std::move(bias));
+}
+
+void Conv2d::init(Runtime& rt, Tensor weight, Tensor bias) {
+  const int64_t o = spec_.out_channels, i = spec_.in_channels, k = spec_.kernel;
+  SDFAST_CHECK(weight.shape() == (Shape{o, i, k, k}), "Conv2d '", name_, "': weight ", weight.describe(),
+               ", expected [", o, ", ", i, ", ", k, ", ", k, "]");
+  weights_ = PackedWeights(weight.to(rt.weights()),
                            dnnl::memory::desc({o, i, k, k}, to_dnnl(rt.weights()), tag::oihw));
-  if (spec.bias) bias_ = w.get("bias", {o}, DType::F32);
+  if (spec_.bias) {
+    SDFAST_CHECK(bias.defined() && bias.numel() == o, "Conv2d '", name_, "': bias ",
+                 bias.defined() ? bias.describe() : std::string("missing"), " for ", o, " outputs");
+    bias_ = bias.to(DType::F32);
+  }
+}
+
+Tensor Conv2d::weight(Runtime& rt) const {
+  const int64_t o = spec_.out_channels, i = spec_.in_channels, k = spec_.kernel;
+  return weights_.unpack(rt, dnnl::memory::desc({o, i, k, k}, dt::f32, tag::oihw)).reshape({o, i, k, k});
+}
+
+PackedWeights Conv2d::replace_weight(Runtime& rt, const Tensor& weight) {
+  const int64_t o = spec_.out_channels, i = spec_.in_channels, k = spec_.kernel;
+  SDFAST_CHECK(weight.shape() == (Shape{o, i, k, k}), "Conv2d '", name_, "': replacement weight ",
+               weight.describe(), ", expected [", o, ", ", i, ", ", k, ", ", k, "]");
+  PackedWeights old = std::move(weights_);
+  weights_ = PackedWeights(weight.to(rt.weights()).clone(),
+                           dnnl::memory::desc({o, i, k, k}, to_dnnl(rt.weights()), tag::oihw));
+  return old;
 }
 
 const Conv2d::Prim& Conv2d::primitive(Runtime& rt, int64_t n, int64_t h, int64_t w, DType src,
@@ -86,10 +126,12 @@ Tensor Conv2d::run(Runtime& rt, const Tensor& x_in, const Tensor* residual) cons
   return y;
 }
 
-Tensor Conv2d::forward(Runtime& rt, const Tensor& x) const { return run(rt, x, nullptr); }
+Tensor Conv2d::forward(Runtime& rt, const Tensor& x) const {
+  return adapter_ ? adapter_->add(rt, x, run(rt, x, nullptr)) : run(rt, x, nullptr);
+}
 
 Tensor Conv2d::forward(Runtime& rt, const Tensor& x, const Tensor& residual) const {
-  return run(rt, x, &residual);
+  return adapter_ ? adapter_->add(rt, x, run(rt, x, &residual)) : run(rt, x, &residual);
 }
 
 }  // namespace sdfast::ops

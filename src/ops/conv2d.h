@@ -1,14 +1,15 @@
 // 2-d convolution (torch.nn.Conv2d) through oneDNN, on NHWC activations.
 #pragma once
 
-#include <string>
-
 #include <map>
+#include <memory>
+#include <string>
 #include <tuple>
 
 #include "core/runtime.h"
 #include "io/weights.h"
 #include "ops/dnnl_util.h"
+#include "ops/layer_hooks.h"
 
 namespace sdfast::ops {
 
@@ -27,12 +28,21 @@ class Conv2d {
   Conv2d() = default;
   // Loads `weight` [out, in, k, k] and `bias` [out] under path `w`.
   Conv2d(Runtime& rt, const Weights& w, const Conv2dSpec& spec);
+  // From a given weight [out, in, k, k] (and bias [out] when spec.bias); `name` for messages.
+  Conv2d(Runtime& rt, Tensor weight, Tensor bias, const Conv2dSpec& spec, std::string name);
 
   // x: [N, H, W, Cin] -> [N, Ho, Wo, Cout] in the runtime's activation dtype.
   Tensor forward(Runtime& rt, const Tensor& x) const;
   // conv(x) + residual, residual: [N, Ho, Wo, Cout] (fused: the sum is done by the convolution).
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& residual) const;
   const Conv2dSpec& spec() const { return spec_; }
+
+  // LoRA hooks (src/lora/), as Linear's: they mutate the layer, never while it runs.
+  const std::string& name() const { return name_; }
+  Tensor weight(Runtime& rt) const;  // [out, in, k, k] in the storage dtype
+  PackedWeights replace_weight(Runtime& rt, const Tensor& weight);
+  void restore_weight(PackedWeights old) { weights_ = std::move(old); }
+  void set_adapter(std::shared_ptr<const LowRankAdapter> adapter) { adapter_ = std::move(adapter); }
 
  private:
   struct Prim {
@@ -41,12 +51,14 @@ class Conv2d {
   };
   const Prim& primitive(Runtime& rt, int64_t n, int64_t h, int64_t w, DType src, bool sum) const;
   Tensor run(Runtime& rt, const Tensor& x, const Tensor* residual) const;
+  void init(Runtime& rt, Tensor weight, Tensor bias);  // the constructors' common part
 
   Conv2dSpec spec_;
   std::string name_;  // the weights' path, for messages
   mutable PackedWeights weights_;
   Tensor bias_;  // F32 [out]
   mutable std::map<std::tuple<int64_t, int64_t, int64_t, DType, bool>, Prim> cache_;
+  std::shared_ptr<const LowRankAdapter> adapter_;  // LoRA kept unmerged, or null
 };
 
 }  // namespace sdfast::ops

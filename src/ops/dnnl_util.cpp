@@ -70,4 +70,21 @@ BoundWeights PackedWeights::get(Runtime& rt, const dnnl::memory::desc& want) {
   return {dnnl::memory(want, rt.engine(), expanded.raw_data()), std::move(expanded)};
 }
 
+Tensor PackedWeights::unpack(Runtime& rt, const dnnl::memory::desc& plain) const {
+  SDFAST_CHECK(!empty(), "PackedWeights::unpack: no weights");
+  dnnl::memory::desc out_md = plain;
+  out_md.data.data_type = md_.data.data_type;
+  const DType dtype = md_.data_type() == dt::bf16 ? DType::BF16
+                      : md_.data_type() == dt::f16 ? DType::F16
+                                                   : DType::F32;
+  SDFAST_CHECK(md_.data_type() == dt::f32 || md_.data_type() == dt::bf16 || md_.data_type() == dt::f16,
+               "PackedWeights::unpack: weights stored as ", describe(md_));
+  Tensor t = Tensor::empty({int64_t(out_md.get_size() / dtype_size(dtype))}, dtype);
+  dnnl::memory src(md_, rt.engine(), const_cast<void*>(data_.raw_data()));
+  dnnl::memory dst(out_md, rt.engine(), t.raw_data());
+  dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
+  rt.stream().wait();
+  return t;
+}
+
 }  // namespace sdfast::ops

@@ -68,6 +68,9 @@ class PackedWeights {
   // The weights in layout and dtype `want` (reordering on first request).
   BoundWeights get(Runtime& rt, const dnnl::memory::desc& want);
   bool empty() const { return !data_.defined(); }
+  // A copy of the weights in layout `plain` (same dims, the stored dtype): exact, whatever layout
+  // they were reordered to.
+  Tensor unpack(Runtime& rt, const dnnl::memory::desc& plain) const;
 
  private:
   Tensor data_;  // raw bytes, in md_'s layout

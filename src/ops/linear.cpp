@@ -1,5 +1,7 @@
 #include "ops/linear.h"
 
+#include "ops/elementwise.h"
+
 namespace sdfast::ops {
 
 Linear::Linear(Runtime& rt, const Weights& w, int64_t in_features, int64_t out_features, bool bias)
@@ -8,7 +10,7 @@ Linear::Linear(Runtime& rt, const Weights& w, int64_t in_features, int64_t out_f
   name_ = w.prefix();
 }
 
-Linear::Linear(Runtime& rt, Tensor weight, Tensor bias) {
+Linear::Linear(Runtime& rt, Tensor weight, Tensor bias, std::string name) : name_(std::move(name)) {
   SDFAST_CHECK(weight.ndim() == 2, "Linear: weight must be 2-d, got ", weight.describe());
   out_ = weight.dim(0);
   in_ = weight.dim(1);
@@ -79,16 +81,39 @@ Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor
   return y;
 }
 
+Tensor Linear::run_adapted(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual,
+                           DType out) const {
+  if (!adapter_) return run(rt, x, act, residual, out);
+  // The low-rank term goes in before the activation.
+  Tensor y = adapter_->add(rt, x, run(rt, x, Activation::None, residual, out));
+  if (act == Activation::Silu) y = silu(rt, y);
+  if (act == Activation::Gelu) y = gelu(rt, y);
+  return y.to(out);
+}
+
 Tensor Linear::forward(Runtime& rt, const Tensor& x, Activation act) const {
-  return run(rt, x, act, nullptr, rt.activation());
+  return run_adapted(rt, x, act, nullptr, rt.activation());
 }
 
 Tensor Linear::forward_as(Runtime& rt, const Tensor& x, DType out, Activation act) const {
-  return run(rt, x, act, nullptr, out);
+  return run_adapted(rt, x, act, nullptr, out);
 }
 
 Tensor Linear::forward(Runtime& rt, const Tensor& x, const Tensor& residual) const {
-  return run(rt, x, Activation::None, &residual, rt.activation());
+  return run_adapted(rt, x, Activation::None, &residual, rt.activation());
+}
+
+Tensor Linear::weight(Runtime& rt) const {
+  return weights_.unpack(rt, dnnl::memory::desc({in_, out_}, dt::f32, tag::ba)).reshape({out_, in_});
+}
+
+PackedWeights Linear::replace_weight(Runtime& rt, const Tensor& weight) {
+  SDFAST_CHECK(weight.shape() == (Shape{out_, in_}), "Linear '", name_, "': replacement weight ",
+               weight.describe(), ", expected [", out_, ", ", in_, "]");
+  PackedWeights old = std::move(weights_);
+  weights_ = PackedWeights(weight.to(rt.weights()).clone(),
+                           dnnl::memory::desc({in_, out_}, to_dnnl(rt.weights()), tag::ba));
+  return old;
 }
 
 }  // namespace sdfast::ops

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <optional>
 #include <tuple>
@@ -9,6 +10,7 @@
 #include "core/runtime.h"
 #include "io/weights.h"
 #include "ops/dnnl_util.h"
+#include "ops/layer_hooks.h"
 
 namespace sdfast::ops {
 
@@ -21,7 +23,8 @@ class Linear {
   // Loads `weight` [out, in] and (if `bias`) `bias` [out] under path `w`.
   Linear(Runtime& rt, const Weights& w, int64_t in_features, int64_t out_features, bool bias = true);
   // Builds from given weights (e.g. several projections concatenated): weight [out, in], bias [out].
-  Linear(Runtime& rt, Tensor weight, Tensor bias);
+  // `name`: the weights' path, for messages and LoRA.
+  Linear(Runtime& rt, Tensor weight, Tensor bias, std::string name = "");
 
   // x: [..., in] -> [..., out] (activation dtype), act applied after the bias.
   Tensor forward(Runtime& rt, const Tensor& x, Activation act = Activation::None) const;
@@ -32,6 +35,17 @@ class Linear {
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
 
+  // LoRA hooks (src/lora/). They mutate the layer: never while it runs.
+  const std::string& name() const { return name_; }
+  // The weight [out, in] in its storage dtype (an exact copy of the bytes, unpacked).
+  Tensor weight(Runtime& rt) const;
+  // Installs `weight` [out, in] (converted to the storage dtype) and returns the weights it replaces.
+  PackedWeights replace_weight(Runtime& rt, const Tensor& weight);
+  // Puts back weights returned by replace_weight (bit-identical).
+  void restore_weight(PackedWeights old) { weights_ = std::move(old); }
+  // A low-rank term added to every output from now on (null: none).
+  void set_adapter(std::shared_ptr<const LowRankAdapter> adapter) { adapter_ = std::move(adapter); }
+
  private:
   struct Prim {
     dnnl::matmul::primitive_desc pd;
@@ -40,12 +54,15 @@ class Linear {
   const Prim& primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act,
                         std::optional<DType> residual) const;
   Tensor run(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual, DType out) const;
+  // run() plus the adapter's low-rank term when there is one.
+  Tensor run_adapted(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual, DType out) const;
 
   int64_t in_ = 0, out_ = 0;
   std::string name_;  // the weights' path ("down_blocks.0.attentions.0.proj_in"), for messages
   mutable PackedWeights weights_;
   Tensor bias_;  // F32 [1, out] or undefined
   mutable std::map<std::tuple<int64_t, DType, DType, Activation, std::optional<DType>>, Prim> cache_;
+  std::shared_ptr<const LowRankAdapter> adapter_;  // LoRA kept unmerged, or null
 };
 
 }  // namespace sdfast::ops

@@ -36,6 +36,22 @@ void Pipeline::set_vae(const std::string& path) { impl_->pipe->set_vae(path); }
 const PipelineInfo& Pipeline::info() const { return impl_->pipe->info(); }
 std::vector<std::string> Pipeline::scheduler_names() { return sdfast::scheduler_names(); }
 
+LoraInfo Pipeline::load_lora(const std::string& path, double scale, bool merge) {
+  const lora::LoraMatch m =
+      impl_->pipe->load_lora(path, float(scale), merge ? lora::LoraMode::Merged : lora::LoraMode::Unmerged);
+  LoraInfo info;
+  info.path = path;
+  info.modules = m.modules;
+  info.unet_layers = m.unet_layers;
+  info.text_encoder_layers = m.text_encoder_layers;
+  info.unmatched = m.unmatched;
+  info.summary = m.describe(path);
+  return info;
+}
+
+void Pipeline::set_lora_scale(size_t index, double scale) { impl_->pipe->set_lora_scale(index, float(scale)); }
+void Pipeline::unload_loras() { impl_->pipe->unload_loras(); }
+
 GenerateResult Pipeline::generate(const GenerateRequest& request) {
   PipelineOutput out = impl_->pipe->generate(request);
   GenerateResult r;

@@ -203,6 +203,17 @@ void StableDiffusionPipeline::set_vae(const std::string& path) {
   for (const auto& f : c.weights.files) info_.weight_files.push_back(f);
 }
 
+lora::LoraMatch StableDiffusionPipeline::load_lora(const std::string& path, float scale, lora::LoraMode mode) {
+  lora::LoraTargets targets;
+  unet_->collect_layers(targets.unet);
+  text_encoder_->collect_layers(targets.text_encoder);
+  return loras_.add(*rt_, lora::LoraFile::read(path), scale, mode, targets);
+}
+
+void StableDiffusionPipeline::set_lora_scale(size_t index, float scale) { loras_.set_scale(*rt_, index, scale); }
+
+void StableDiffusionPipeline::unload_loras() { loras_.clear(*rt_); }
+
 void StableDiffusionPipeline::set_scheduler(const std::string& name, const std::optional<Config>& config) {
   make_scheduler(name, config ? *config : scheduler_config_);  // throws for bad names/values
   scheduler_name_ = name;

@@ -18,6 +18,7 @@
 #include "core/tensor.h"
 #include "io/json.h"
 #include "io/memory_budget.h"
+#include "lora/lora_stack.h"
 #include "models/clip_text_model.h"
 #include "models/unet_2d_condition_model.h"
 #include "models/vae_interface.h"
@@ -63,6 +64,13 @@ class StableDiffusionPipeline {
   PipelineOutput generate(const GenerateRequest& request);
   const PipelineInfo& info() const { return info_; }
 
+  // LoRA on the UNet and the text encoder (lora/lora_stack.h). These mutate the models: never
+  // while generate() runs. load_lora throws InvalidArgument for a bad file (nothing applied).
+  lora::LoraMatch load_lora(const std::string& path, float scale, lora::LoraMode mode);
+  void set_lora_scale(size_t index, float scale);
+  void unload_loras();
+  size_t loras_loaded() const { return loras_.size(); }
+
  private:
   StableDiffusionPipeline() = default;
   void load_vae(const Component& component);
@@ -87,6 +95,7 @@ class StableDiffusionPipeline {
   std::shared_ptr<const Component> vae_component_;
   std::mutex vae_encoder_mutex_;
   std::unique_ptr<models::Vae> vae_encoder_;  // encoder only, loaded by vae_encoder()
+  lora::LoraStack loras_;  // patches unet_ and text_encoder_
   Config scheduler_config_;
   std::string scheduler_name_;
   std::optional<Config> scheduler_config_override_;

@@ -23,6 +23,7 @@
 #include "hostile_test_util.h"
 #include "sdfast/image.h"
 #include "sdfast/pipeline.h"
+#include "io/safetensors.h"
 #include "simd/dispatch.h"
 
 namespace sdfast {
@@ -33,6 +34,8 @@ using testing::TempDir;
 using testing::write_file;
 
 const std::string kModel = std::string(SDFAST_TEST_DATA) + "/golden/models/tiny-sd15-pipeline";
+const std::string kLoraDir = std::string(SDFAST_TEST_DATA) + "/golden/cases/lora-kohya-sd15";
+const std::string kLora = kLoraDir + "/lora_kohya.safetensors";
 
 struct CliRun {
   int status = -1;  // exit status; 128 + signal when killed
@@ -203,6 +206,16 @@ std::vector<BadOption> bad_options() {
       {"NegativePromptInvalidUtf8",
        {"--negative-prompt", "\xC0\x80"},
        {"negative prompt", "not valid UTF-8"}},
+      // LoRA
+      {"LoraMissingFile", {"--lora", "no/such.safetensors:0.5"}, {"--lora", "no such file", "no/such.safetensors"}},
+      {"LoraScaleHuge", {"--lora", kLora + ":1e6"}, {"--lora", "between -100 and 100"}},
+      {"LoraNotALora", {"--lora", kLoraDir + "/data.safetensors"}, {"data.safetensors", "not a LoRA tensor"}},
+      {"LoraTwoScales", {"--lora", kLora + ":0.5", "--lora", kLora + ":0.7"}, {"lora_kohya", "scales"}},
+      {"LoraUnknownMode", {"--lora-mode", "fused"}, {"--lora-mode", "fused"}},
+      {"LoraTagWithoutDir", {"-p", "x <lora:lora_kohya:0.5>"}, {"<lora:lora_kohya:0.5>", "--lora-dir"}},
+      {"LoraTagMissingFile", {"-p", "x <lora:nope:1>", "--lora-dir", kLoraDir}, {"<lora:nope:1>", "nope.safetensors"}},
+      {"LoraTagBadScale", {"-p", "<lora:lora_kohya:abc>", "--lora-dir", kLoraDir}, {"abc", "not a number"}},
+      {"LoraTagLeavesTheFolder", {"-p", "<lora:../lora-kohya-sd15/lora_kohya:1>", "--lora-dir", kLoraDir}, {"no '/'"}},
       // the command line itself
       {"UnknownOption", {"--cfg-scale", "7"}, {"--cfg-scale"}},
       {"OptionWithoutValue", {"--steps"}, {"--steps"}},
@@ -230,7 +243,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliBadOption, ::testing::ValuesIn(bad_options())
                            return info.param.name;
                          });
 
-TEST(CliBadOptionCount, DistinctBadInputs) { EXPECT_EQ(bad_options().size(), 54u); }
+TEST(CliBadOptionCount, DistinctBadInputs) { EXPECT_EQ(bad_options().size(), 63u); }
 
 TEST(Cli, ABadOptionLeavesAnExistingOutputFolderAsItWas) {
   TempDir tmp;
@@ -243,6 +256,50 @@ TEST(Cli, ABadOptionLeavesAnExistingOutputFolderAsItWas) {
     EXPECT_EQ(joined(tree(out)), "00003-7.png");
     EXPECT_EQ(read_file(out + "/00003-7.png"), "not really a png");
   }
+}
+
+TEST(CliLora, PromptTagAndOptionApplyAndAreRecorded) {
+  TempDir tmp;
+  const std::string out = tmp / "out";
+  for (const char* mode : {"merged", "unmerged"}) {
+    const CliRun r = run_sdfast(generate_args(out, {"-p", "a cat <lora:lora_kohya:0.8>", "--lora-dir", kLoraDir,
+                                                    "--lora-mode", mode}),
+                                tmp.path());
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  const std::vector<std::string> files = tree(out);
+  ASSERT_EQ(files.size(), 4u) << joined(files);  // 2 prompts x 2 runs
+  // The second prompt's image records the tag as given and the LoRA applied.
+  const std::string png = read_file(out + "/" + files[1]);
+  EXPECT_NE(png.find("a cat <lora:lora_kohya:0.8>"), std::string::npos);
+  EXPECT_NE(png.find("LoRA: lora_kohya:0.8 (merged)"), std::string::npos);
+  EXPECT_NE(read_file(out + "/" + files[3]).find("(unmerged)"), std::string::npos);
+  // The tag changes the image (the LoRA was applied); a LoRA at scale 0 does not.
+  const CliRun plain = run_sdfast(generate_args(tmp / "plain", {"-p", "a cat"}), tmp.path());
+  const CliRun zero = run_sdfast(generate_args(tmp / "zero", {"-p", "a cat", "--lora", kLora + ":0"}), tmp.path());
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  ASSERT_EQ(zero.status, 0) << zero.err;
+  auto pixels = [](const std::string& file) { return read_file(file).substr(read_file(file).find("IDAT")); };
+  EXPECT_NE(pixels(out + "/" + files[1]), pixels(tmp / "plain/00001-1.png"));
+  EXPECT_EQ(pixels(tmp / "zero/00001-1.png"), pixels(tmp / "plain/00001-1.png"));
+}
+
+TEST(CliLora, PickleAndForeignLorasAreRefusedAndNothingIsWritten) {
+  TempDir tmp;
+  write_file(tmp / "style.ckpt", "PK\x03\x04 a pickle");
+  CliRun r = run_sdfast(generate_args(tmp / "out", {"--lora", tmp / "style.ckpt"}), tmp.path());
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("pickle"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "out"));
+  // A LoRA for other layers: refused, naming the first unmatched modules.
+  write_safetensors(tmp / "other.safetensors",
+                    {{"lora_unet_input_blocks_1_1_proj_in.lora_down.weight", Tensor::zeros({2, 8})},
+                     {"lora_unet_input_blocks_1_1_proj_in.lora_up.weight", Tensor::zeros({8, 2})}});
+  r = run_sdfast(generate_args(tmp / "out", {"--lora", tmp / "other.safetensors"}), tmp.path());
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("0 of 1 modules matched"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("lora_unet_input_blocks_1_1_proj_in"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "out"));
 }
 
 TEST(Cli, BadModelPathsFailWithTheirNameAndWriteNothing) {

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "lora_args.h"
 #include "output_files.h"
 #include "progress.h"
 #include "sdfast/pipeline.h"
@@ -67,6 +68,9 @@ struct GenerateArgs {
   bool mask_alpha = false;  // inpaint: the mask is the transparent part of --mask
   bool strength_given = false;
   double strength = 0;  // img2img (default 0.8), inpaint (default 1.0)
+  std::vector<std::string> loras;  // --lora FILE[:SCALE]
+  std::string lora_dir;
+  std::string lora_mode = "merged";
 };
 
 [[noreturn]] void bad(const std::string& msg) { throw InvalidArgument(msg); }
@@ -145,7 +149,7 @@ std::string shortened(const std::string& text) {
 
 std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const GenerateResult& r,
                         const PipelineInfo& info, size_t image, const std::string& prompt,
-                        const std::string& negative) {
+                        const std::string& negative, const std::vector<LoraRequest>& loras) {
   std::ostringstream os;
   os << prompt << "\n";
   if (!negative.empty()) os << "Negative prompt: " << negative << "\n";
@@ -157,6 +161,7 @@ std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const
   if (req.clip_skip) os << ", Clip skip: " << req.clip_skip;
   if (req.image) os << ", Init image: " << fs::path(a.init_image).filename().string() << ", Strength: " << req.strength;
   if (req.mask_image) os << ", Mask: " << fs::path(a.mask).filename().string() << (a.mask_alpha ? " (alpha)" : "");
+  os << lora_parameters(loras, a.lora_mode == "merged");
   if (a.upscale > 1) os << ", Upscaled: x" << a.upscale << " " << a.upscale_filter << " (for viewing)";
   os << ", Software: sdfast";
   return os.str();
@@ -166,6 +171,10 @@ int run_generate(const GenerateArgs& a_in) {
   GenerateArgs a = a_in;
   int grid_rows = 0, grid_cols = 0;
   validate(a, &grid_rows, &grid_cols);
+  // LoRA files named by --lora and prompt tags (removed from the prompts that are tokenised; the
+  // PNG metadata keeps the prompts as given, tags included, as A1111 does).
+  std::vector<std::string> prompts = a.prompts;
+  const std::vector<LoraRequest> loras = resolve_loras(a.loras, prompts, a.lora_dir);
   const auto t0 = std::chrono::steady_clock::now();
   // Input images first: a bad file stops the run before anything is created or loaded.
   std::optional<Image> init_image, mask_image;
@@ -193,16 +202,25 @@ int run_generate(const GenerateArgs& a_in) {
   if (!a.scheduler.empty()) pipe->set_scheduler(a.scheduler);
   if (!a.tiny_vae.empty()) pipe->set_vae(a.tiny_vae);
   if (!a.vae.empty()) pipe->set_vae(a.vae);
+  const auto t_lora = std::chrono::steady_clock::now();
+  for (const LoraRequest& l : loras) {
+    const LoraInfo li = pipe->load_lora(l.file, l.scale, a.lora_mode == "merged");
+    if (!li.unmatched.empty()) std::cerr << "sdfast: warning: " << li.summary << "\n";
+  }
+  const double lora_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_lora).count();
   const PipelineInfo& info = pipe->info();
   if (!a.quiet) {
     std::cerr << "Loaded " << info.path << " (" << info.dtype << ", UNet " << info.unet_class << " "
               << info.unet_parameters / 1e6 << " M params, VAE " << info.vae_class << ", text encoder "
               << info.text_encoder_class << ") in " << info.load_s << " s\n";
     for (const auto& n : info.notes) std::cerr << "  note: " << n << "\n";
+    if (!loras.empty())
+      std::cerr << "Applied " << loras.size() << " LoRA" << (loras.size() > 1 ? "s" : "") << " (" << a.lora_mode
+                << ") in " << lora_s << " s\n";
   }
 
   GenerateRequest req;
-  req.prompts = a.prompts;
+  req.prompts = prompts;
   req.negative_prompts = a.negative_prompts;
   req.num_inference_steps = a.steps_given ? a.steps : (demo ? 25 : 50);
   req.guidance_scale = std::isnan(a.guidance) ? (demo ? 5.0 : 7.5) : a.guidance;
@@ -236,13 +254,13 @@ int run_generate(const GenerateArgs& a_in) {
     const std::string neg = a.negative_prompts.empty() ? "" : a.negative_prompts.size() == 1 ? a.negative_prompts[0] : a.negative_prompts[p];
     Image im = a.upscale > 1 ? upscale(r.images[i], a.upscale, a.upscale_filter == "bilinear" ? UpscaleFilter::Bilinear : UpscaleFilter::Nearest) : r.images[i];
     written.push_back(out.write(im, std::to_string(r.seeds[i]),
-                                {{"parameters", params_text(a, req, r, info, i, a.prompts[p], neg)}}));
+                                {{"parameters", params_text(a, req, r, info, i, a.prompts[p], neg, loras)}}));
     shown.push_back(std::move(im));
   }
   if (grid_rows > 0) {
     written.push_back(out.write(make_image_grid(shown, grid_rows, grid_cols), "grid",
                                 {{"parameters", params_text(a, req, r, info, 0, a.prompts[0],
-                                                            a.negative_prompts.empty() ? "" : a.negative_prompts[0]) +
+                                                            a.negative_prompts.empty() ? "" : a.negative_prompts[0], loras) +
                                                     ", Grid: " + a.grid}}));
   }
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -271,6 +289,9 @@ int run_generate(const GenerateArgs& a_in) {
                      {"threads", a.threads},       {"random_weights", a.random_weights},
                      {"prompts", a.prompts}};
     if (req.image) j["settings"]["strength"] = req.strength;
+    j["lora_s"] = lora_s;
+    for (const LoraRequest& l : loras)
+      j["settings"]["loras"].push_back({{"file", l.file}, {"scale", l.scale}, {"mode", a.lora_mode}});
     write_text_file_atomic(a.timings_json, j.dump(2) + "\n");
   }
   return 0;
@@ -349,6 +370,14 @@ void add_command(CLI::App& app, Runner& run, Command command) {
   cmd->add_flag("--random-weights", a->random_weights, "Seeded random weights for config-only folders (benchmarks; images are noise)");
   cmd->add_option("--timings-json", a->timings_json, "Write timings and settings as one JSON object to FILE");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress or summary");
+  cmd->add_option("--lora", a->loras,
+                  "LoRA file (.safetensors: kohya/A1111, Diffusers or PEFT layout) with an optional scale, "
+                  "FILE or FILE:SCALE (default 1); repeat for several");
+  cmd->add_option("--lora-dir", a->lora_dir,
+                  "Folder where <lora:NAME:SCALE> prompt tags find NAME.safetensors (the tag is removed from the prompt)");
+  cmd->add_option("--lora-mode", a->lora_mode,
+                  "merged: LoRAs merged into the weights (no cost per step); unmerged: added at run time")
+      ->check(CLI::IsMember({"merged", "unmerged"}))->capture_default_str();
   cmd->callback([a, guidance_text, seed_text, &run] {
     if (a->seed_given) {
       const char* begin = seed_text->data();
