@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libdnnl-dev's dnnl-config.cmake calls find_package(OpenCL): its library and headers are needed
-# to configure even a CPU-only build (ocl-icd-opencl-dev, opencl-headers).
+# to configure even a CPU-only build (ocl-icd-opencl-dev, opencl-headers). `sdfast serve` needs
+# cpp-httplib, libturbojpeg and libwebp; its tests run python3 (PIL decodes the PNGs).
 PACKAGES=(g++ make cmake pkg-config libdnnl-dev ocl-icd-opencl-dev opencl-headers
-          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libgtest-dev libbenchmark-dev)
+          libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libgtest-dev libbenchmark-dev
+          libcpp-httplib-dev libturbojpeg0-dev libwebp-dev python3 python3-pil)
 cmake_args=()
 for arg in "$@"; do
   if [ "$arg" = "--with-clang" ]; then

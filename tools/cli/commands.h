@@ -14,6 +14,7 @@ void add_golden_command(CLI::App& app, Runner& run);
 void add_generate_command(CLI::App& app, Runner& run);
 void add_adherence_command(CLI::App& app, Runner& run);
 void add_info_command(CLI::App& app, Runner& run);
+void add_serve_command(CLI::App& app, Runner& run);
 // `argc`/`argv`: the command line, recorded in the benchmark's report.
 void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv);
 
