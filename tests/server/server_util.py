@@ -26,16 +26,25 @@ class Server:
                                      env={**os.environ, **(env or {})})
         self.log = []
         self.port = None
-        self._ready = threading.Event()
         self._listening = threading.Event()
         self._reader = threading.Thread(target=self._read_log, daemon=True)
         self._reader.start()
         if not self._listening.wait(startup_s):
             self.kill()
             raise RuntimeError("server did not start listening:\n" + "".join(self.log))
-        if ready and not self._ready.wait(startup_s):
-            self.kill()
-            raise RuntimeError("server did not get ready:\n" + "".join(self.log))
+        if ready:
+            deadline = time.monotonic() + startup_s
+            while not self._ready_now():
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.kill()
+                    raise RuntimeError("server did not get ready:\n" + "".join(self.log))
+                time.sleep(0.05)
+
+    def _ready_now(self):
+        try:
+            return request(self.port, "GET", "/ready", timeout=5)[0] == 200
+        except OSError:
+            return False
 
     def _read_log(self):
         for line in self.proc.stderr:
@@ -44,8 +53,6 @@ class Server:
             if m:
                 self.port = int(m.group(1))
                 self._listening.set()
-            if "sdfast serve: ready" in line:
-                self._ready.set()
 
     def request(self, method, path, body=None, headers=None, timeout=120):
         """(status, headers dict lower-cased, body bytes)."""

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 #include "api_error.h"
 #include "sdfast/error.h"
@@ -227,32 +228,36 @@ void JobQueue::work() {
       waiting_.pop_front();
       running_.push_back(job);
     }
-    if (job->cancel_requested()) {
-      job->finish(JobState::Cancelled, nullptr, 0, "");
-    } else {
+    // The job leaves the running list before it is marked finished: whoever sees it finished
+    // (a waiting handler) sees the queue without it.
+    JobState state = JobState::Cancelled;
+    std::shared_ptr<const JobOutput> output;
+    int error_status = 0;
+    std::string error;
+    if (!job->cancel_requested()) {
       job->start();
       try {
-        auto output = std::make_shared<JobOutput>(runner_(job->spec(), [&job](int step, int total) {
+        output = std::make_shared<JobOutput>(runner_(job->spec(), [&job](int step, int total) {
           job->progress(step, total);
           return !job->cancel_requested();
         }));
-        job->finish(JobState::Succeeded, std::move(output), 0, "");
+        state = JobState::Succeeded;
       } catch (const Cancelled&) {
-        job->finish(JobState::Cancelled, nullptr, 0, "");
+        state = JobState::Cancelled;
       } catch (const ApiError& e) {
-        job->finish(JobState::Failed, nullptr, e.status, e.what());
+        std::tie(state, error_status, error) = std::tuple(JobState::Failed, e.status, e.what());
       } catch (const InvalidArgument& e) {
-        job->finish(JobState::Failed, nullptr, 400, e.what());
+        std::tie(state, error_status, error) = std::tuple(JobState::Failed, 400, e.what());
       } catch (const std::exception& e) {
-        job->finish(JobState::Failed, nullptr, 500, e.what());
+        std::tie(state, error_status, error) = std::tuple(JobState::Failed, 500, e.what());
       }
     }
-    const JobStatus status = job->status();
-    if (on_finished_) on_finished_(*job, status);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       running_.erase(std::find(running_.begin(), running_.end(), job));
     }
+    job->finish(state, std::move(output), error_status, std::move(error));
+    if (on_finished_) on_finished_(*job, job->status());
     changed_.notify_all();
   }
 }

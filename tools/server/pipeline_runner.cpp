@@ -10,10 +10,12 @@ namespace sdfast::server {
 
 PipelineRunner::PipelineRunner(std::unique_ptr<Pipeline> pipeline, RequestDefaults defaults,
                                std::string default_scheduler)
-    : pipeline_(std::move(pipeline)), defaults_(defaults), default_scheduler_(std::move(default_scheduler)) {
-  const std::string& start = default_scheduler_.empty() ? pipeline_->info().scheduler_class : default_scheduler_;
-  if (!default_scheduler_.empty()) pipeline_->set_scheduler(default_scheduler_);
-  current_scheduler_ = start;
+    : pipeline_(std::move(pipeline)),
+      defaults_(defaults),
+      // info().scheduler_class follows set_scheduler: the model's own is read before any switch
+      default_scheduler_(default_scheduler.empty() ? pipeline_->info().scheduler_class : std::move(default_scheduler)) {
+  pipeline_->set_scheduler(default_scheduler_);
+  current_scheduler_ = default_scheduler_;
 }
 
 GenerateRequest PipelineRunner::make_request(const ImageSpec& spec) const {
@@ -54,9 +56,7 @@ JobOutput PipelineRunner::run(const ImageSpec& spec, const std::function<bool(in
   {
     // ISSUE 13: the one lock around the engine (see generate_mutex_ in the header).
     std::lock_guard<std::mutex> lock(generate_mutex_);
-    const std::string& wanted = !spec.scheduler.empty()          ? spec.scheduler
-                                : !default_scheduler_.empty() ? default_scheduler_
-                                                              : pipeline_->info().scheduler_class;
+    const std::string& wanted = spec.scheduler.empty() ? default_scheduler_ : spec.scheduler;
     if (wanted != current_scheduler_) {
       pipeline_->set_scheduler(wanted);
       current_scheduler_ = wanted;

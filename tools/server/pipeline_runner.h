@@ -31,7 +31,7 @@ class PipelineRunner {
 
   const std::unique_ptr<Pipeline> pipeline_;
   const RequestDefaults defaults_;
-  const std::string default_scheduler_;
+  const std::string default_scheduler_;  // the server's --scheduler, else the model's own class
 
   // ---------------------------------------------------------------------------------------------
   // ISSUE 13 (one loaded model, many concurrent runs) has not landed: Pipeline::generate and
