@@ -65,7 +65,7 @@ def main():
     binary, model = sys.argv[1], sys.argv[2]
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if not nginx:
-        print("SKIPPED: nginx is not installed (apt-get install nginx-light)")
+        print("SKIPPED: nginx is not installed (apt-get install nginx)")
         return 77
     tmp = tempfile.mkdtemp(prefix="sdfast-nginx-")
     a = Server(binary, model, "--workers", "1", "--max-queue", "32", "--quiet")

@@ -22,7 +22,7 @@ class Server:
 
     def __init__(self, binary, model, *args, env=None, ready=True, startup_s=120):
         cmd = [binary, "serve", "--model", model, "--host", HOST, "--port", "0", *args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})
         self.log = []
         self.port = None

@@ -21,7 +21,7 @@ std::pair<int, int> parse_size(const std::string& size) {
     return ec == std::errc() && end == t.data() + t.size();
   };
   if (x == std::string::npos || !number(std::string_view(size).substr(0, x), &w) ||
-      !number(std::string_view(size).substr(x + 1), &h))
+      !number(std::string_view(size).substr(x + 1), &h) || w < 1 || h < 1)
     throw invalid_field("size", "'size' must be \"WIDTHxHEIGHT\" such as \"512x512\", or \"auto\"; got \"" +
                                     size.substr(0, 40) + "\"");
   return {w, h};
