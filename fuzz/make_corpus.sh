@@ -11,12 +11,14 @@
 #   OUT/tokenizer_encode/    the golden tokenizer case's prompts and hand-made hard ones
 #   OUT/server_request/      `sdfast serve` request bodies (OpenAI images, A1111 txt2img), valid
 #                            and hostile, and base64 texts
+#   OUT/scheduler_config/    a step-count byte, then a scheduler config: every scheduler_config.json
+#                            of the golden and demo models and of the scheduler golden cases
 # Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
 mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode" \
-  "$out/server_request"
+  "$out/scheduler_config" "$out/server_request"
 
 n=0
 while IFS= read -r -d '' f; do
@@ -25,6 +27,18 @@ while IFS= read -r -d '' f; do
 done < <(find tests/golden/models models/demo -maxdepth 3 \
            \( -name 'config.json' -o -name 'scheduler_config.json' -o -name 'tokenizer_config.json' \
               -o -name 'model_index.json' -o -name 'special_tokens_map.json' \) -print0)
+
+n=0
+while IFS= read -r -d '' f; do
+  n=$((n + 1))
+  { printf '\x18'; cat "$f"; } >"$out/scheduler_config/model-$n.json"
+done < <(find tests/golden/models models/demo -maxdepth 3 -name 'scheduler_config.json' -print0)
+n=0
+while IFS= read -r -d '' f; do
+  n=$((n + 1))
+  { printf '\x0a'; python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["params"]["config"]))' "$f"; } \
+    >"$out/scheduler_config/case-$n.json"
+done < <(find tests/golden/cases -maxdepth 2 -path '*/sched-*' -name case.json -print0)
 
 python3 - "$out" <<'PY'
 import json, os, struct, sys, glob

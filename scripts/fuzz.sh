@@ -19,12 +19,13 @@ fi
 
 # Bounded input size: a hostile input must be refused quickly, not explored for hours.
 declare -A max_len=([safetensors_header]=65536 [json_config]=16384 [tokenizer_files]=32768
-                    [tokenizer_encode]=4096 [server_request]=8192)
+                    [tokenizer_encode]=4096 [scheduler_config]=4096 [server_request]=8192)
 declare -A dict=([safetensors_header]=safetensors_header [json_config]=json_config
-                 [tokenizer_files]=tokenizer [tokenizer_encode]=tokenizer [server_request]=server_request)
+                 [tokenizer_files]=tokenizer [tokenizer_encode]=tokenizer [scheduler_config]=json_config
+                 [server_request]=server_request)
 harnesses=("$@")
 if ((${#harnesses[@]} == 0)); then
-  harnesses=(safetensors_header json_config tokenizer_files tokenizer_encode server_request)
+  harnesses=(safetensors_header json_config tokenizer_files tokenizer_encode scheduler_config server_request)
 fi
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "sdfast/error.h"
+#include "sdfast/generator_state.h"
 #include "sdfast/image.h"
 
 namespace sdfast {
@@ -58,11 +59,15 @@ struct GenerateRequest {
   // Seeds of the per-image generators, prompt-major. Empty: 0, 1, 2, ...; one seed S: S, S+1, ...
   std::vector<uint64_t> seeds;
   std::string generator = "numpy";  // "numpy" (np.random.Generator(PCG64(seed))) or "torch" (CPU)
+  // Instead of seeds: one numpy PCG64 state per image (generator "numpy"), to continue generators
+  // the caller already holds; GenerateResult::generator_states hands back where they ended.
+  std::vector<GeneratorState> generator_states;
   double eta = 0.0;                 // DDIM's eta
   int clip_skip = 0;                // 0: last layer; n: the layer n before the last (Diffusers clip_skip)
   // Optional initial latents, NCHW [images, 4, height/8, width/8], used instead of drawing them.
   std::vector<float> latents;
   bool return_latents = false;
+  bool return_float_images = false;  // GenerateResult::float_images (output_type="np")
   // Called after every model evaluation; return false to cancel (generate throws Cancelled).
   std::function<bool(const StepInfo&)> callback;
 };
@@ -79,6 +84,11 @@ struct GenerateResult {
   std::vector<uint64_t> seeds;  // the seed of each image
   std::vector<float> latents;   // final latents (before the VAE), when requested
   std::vector<int64_t> latents_shape;
+  // The decoded images before 8-bit rounding, NHWC float32 in [0, 1], when requested.
+  std::vector<float> float_images;
+  // Each image's numpy generator state after the run (generator "numpy"): what a numpy
+  // Generator that made the same draws would hold.
+  std::vector<GeneratorState> generator_states;
   std::string scheduler;        // class name of the scheduler used
   std::vector<std::string> warnings;  // e.g. the part of a prompt that was truncated
   GenerateTimings timings;
@@ -110,6 +120,9 @@ class Pipeline {
   // Replaces the scheduler by class name or alias, built from the model's scheduler config
   // (as SchedulerClass.from_config(pipe.scheduler.config)). Throws InvalidArgument listing the names.
   void set_scheduler(const std::string& name);
+  // The same with a scheduler config given as JSON text (SchedulerClass.from_config(config, **kw)),
+  // checked as the model's own would be.
+  void set_scheduler(const std::string& name, const std::string& config_json);
   // Replaces the VAE by the AutoencoderKL / AutoencoderTiny component folder `path`.
   void set_vae(const std::string& path);
 

@@ -1,4 +1,5 @@
 // The public Pipeline API over StableDiffusionPipeline.
+#include "io/json.h"
 #include "pipeline/stable_diffusion_pipeline.h"
 #include "sdfast/pipeline.h"
 
@@ -18,6 +19,17 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
 }
 
 void Pipeline::set_scheduler(const std::string& name) { impl_->pipe->set_scheduler(name); }
+void Pipeline::set_scheduler(const std::string& name, const std::string& config_json) {
+  // The config is the caller's argument: what is wrong with it is an InvalidArgument.
+  const std::string label = "scheduler config given for " + name;
+  try {
+    impl_->pipe->set_scheduler(name, Config(parse_json(config_json, label), label));
+  } catch (const InvalidArgument&) {
+    throw;
+  } catch (const Error& e) {
+    throw InvalidArgument(e.what());
+  }
+}
 void Pipeline::set_vae(const std::string& path) { impl_->pipe->set_vae(path); }
 const PipelineInfo& Pipeline::info() const { return impl_->pipe->info(); }
 std::vector<std::string> Pipeline::scheduler_names() { return sdfast::scheduler_names(); }
@@ -30,6 +42,8 @@ GenerateResult Pipeline::generate(const GenerateRequest& request) {
   r.scheduler = std::move(out.scheduler);
   r.timings = out.timings;
   r.warnings = std::move(out.warnings);
+  r.generator_states = std::move(out.generator_states);
+  if (request.return_float_images) r.float_images = out.images.to_vector();
   if (request.return_latents) {
     r.latents = out.final_latents.to_vector();
     r.latents_shape = out.final_latents.shape();

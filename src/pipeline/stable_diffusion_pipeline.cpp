@@ -14,6 +14,7 @@
 #include "models/autoencoder_kl.h"
 #include "models/autoencoder_tiny.h"
 #include "random/generator.h"
+#include "random/numpy_pcg64_generator.h"
 #include "simd/dispatch.h"
 #include "sdfast/system.h"
 
@@ -242,6 +243,13 @@ void StableDiffusionPipeline::check_request(const GenerateRequest& r, int height
   if (images > 256) fail_argument(images, " images requested; at most 256 per call");
   if (r.seeds.size() > 1 && r.seeds.size() != images)
     fail_argument("give no seed, one seed, or one per image (", images, "), got ", r.seeds.size());
+  if (!r.generator_states.empty()) {
+    if (!r.seeds.empty()) fail_argument("give seeds or generator states, not both");
+    if (r.generator != "numpy")
+      fail_argument("generator states are numpy PCG64 states; the generator is '", r.generator, "'");
+    if (r.generator_states.size() != images)
+      fail_argument("give one generator state per image (", images, "), got ", r.generator_states.size());
+  }
   if (!(r.eta >= 0 && r.eta <= 1)) fail_argument("eta must be between 0 and 1, got ", r.eta);
   const int layers = text_encoder_->config().num_hidden_layers;
   if (r.clip_skip < 0 || r.clip_skip >= layers)
@@ -294,12 +302,18 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   scheduler->set_eta(r.eta);
   out.scheduler = scheduler->class_name();
 
-  // 3. One generator per image; initial latents drawn from each.
-  out.seeds.resize(size_t(images));
-  for (int64_t i = 0; i < images; ++i)
-    out.seeds[size_t(i)] = r.seeds.empty() ? uint64_t(i) : r.seeds.size() == 1 ? r.seeds[0] + uint64_t(i) : r.seeds[size_t(i)];
+  // 3. One generator per image (from its seed, or continuing a given numpy state); initial latents
+  //    drawn from each.
   std::vector<std::unique_ptr<Generator>> generators;
-  for (uint64_t seed : out.seeds) generators.push_back(make_generator(r.generator, seed));
+  if (!r.generator_states.empty()) {
+    for (const GeneratorState& state : r.generator_states)
+      generators.push_back(std::make_unique<NumpyPcg64Generator>(state));
+  } else {
+    out.seeds.resize(size_t(images));
+    for (int64_t i = 0; i < images; ++i)
+      out.seeds[size_t(i)] = r.seeds.empty() ? uint64_t(i) : r.seeds.size() == 1 ? r.seeds[0] + uint64_t(i) : r.seeds[size_t(i)];
+    for (uint64_t seed : out.seeds) generators.push_back(make_generator(r.generator, seed));
+  }
   const int64_t channels = unet_->config().in_channels, scale = vae_->vae_scale_factor();
   const Shape latent_shape{images, channels, height / scale, width / scale};
   if (!r.latents.empty()) {
@@ -352,6 +366,9 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     if (r.callback && !r.callback(StepInfo{int(step) + 1, int(timesteps.size()), t, step_s})) throw Cancelled();
   }
   out.final_latents = latents;
+  for (const auto& g : generators)
+    if (const auto* numpy = dynamic_cast<const NumpyPcg64Generator*>(g.get()))
+      out.generator_states.push_back(numpy->state());
 
   // 5. Decode one image at a time (bounded memory), postprocess as VaeImageProcessor does.
   t0 = Clock::now();

@@ -33,7 +33,8 @@ struct PipelineOutput {
   Tensor final_latents;           // [images, C, h, w] before the VAE
   Tensor images;                  // [images, H, W, 3] float32 in [0, 1] (output_type="np")
   std::vector<Image> images_uint8;
-  std::vector<uint64_t> seeds;
+  std::vector<uint64_t> seeds;    // empty when the generators were given as states
+  std::vector<GeneratorState> generator_states;  // numpy generators' states after the run
   std::vector<std::string> warnings;  // e.g. truncated prompts
   std::string scheduler;
   GenerateTimings timings;

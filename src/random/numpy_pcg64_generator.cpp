@@ -17,6 +17,23 @@ namespace sdfast {
 NumpyPcg64Generator::NumpyPcg64Generator(uint64_t seed)
     : seed_(seed), bitgen_(SeedSequence(seed)) {}
 
+NumpyPcg64Generator::NumpyPcg64Generator(const GeneratorState& s)
+    : bitgen_(Pcg64::from_state(Pcg64::uint128(s.state_high) << 64 | s.state_low,
+                                Pcg64::uint128(s.inc_high) << 64 | s.inc_low)),
+      has_uint32_(s.has_uint32),
+      uinteger_(s.uinteger) {}
+
+GeneratorState NumpyPcg64Generator::state() const {
+  GeneratorState s;
+  s.state_high = uint64_t(bitgen_.state() >> 64);
+  s.state_low = uint64_t(bitgen_.state());
+  s.inc_high = uint64_t(bitgen_.increment() >> 64);
+  s.inc_low = uint64_t(bitgen_.increment());
+  s.has_uint32 = has_uint32_;
+  s.uinteger = uinteger_;
+  return s;
+}
+
 double NumpyPcg64Generator::standard_normal() {
   using namespace numpy_ziggurat;
   for (;;) {
@@ -61,7 +78,8 @@ Tensor NumpyPcg64Generator::randn(const Shape& shape) {
 }
 
 std::string NumpyPcg64Generator::describe() const {
-  return str_cat("numpy Generator(PCG64(", seed_, ")).standard_normal");
+  if (!seed_) return "numpy Generator(PCG64) from a given state, standard_normal";
+  return str_cat("numpy Generator(PCG64(", *seed_, ")).standard_normal");
 }
 
 }  // namespace sdfast

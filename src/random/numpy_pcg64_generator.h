@@ -6,16 +6,20 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "random/generator.h"
 #include "random/pcg64.h"
+#include "sdfast/generator_state.h"
 
 namespace sdfast {
 
 class NumpyPcg64Generator : public Generator {
  public:
   explicit NumpyPcg64Generator(uint64_t seed);
+  // Continues a numpy generator from its bit_generator.state.
+  explicit NumpyPcg64Generator(const GeneratorState& state);
 
   // standard_normal(shape) as float64, cast to float32 (round to nearest), as the pipeline
   // does with numpy latents.
@@ -27,9 +31,14 @@ class NumpyPcg64Generator : public Generator {
 
   std::string describe() const override;
 
+  // bit_generator.state now: what numpy's generator holds after the same draws.
+  GeneratorState state() const;
+
  private:
-  uint64_t seed_;
+  std::optional<uint64_t> seed_;  // none when started from a state
   Pcg64 bitgen_;
+  bool has_uint32_ = false;  // numpy's 32-bit buffer, carried unchanged (see GeneratorState)
+  uint32_t uinteger_ = 0;
 };
 
 }  // namespace sdfast

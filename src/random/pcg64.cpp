@@ -19,6 +19,13 @@ Pcg64::Pcg64(const SeedSequence& seed) {
 
 Pcg64::Pcg64(uint128 initstate, uint128 initseq) { seed_with(initstate, initseq); }
 
+Pcg64 Pcg64::from_state(uint128 state, uint128 increment) {
+  Pcg64 g;
+  g.state_ = state;
+  g.inc_ = increment;
+  return g;
+}
+
 void Pcg64::seed_with(uint128 initstate, uint128 initseq) {
   state_ = 0;
   inc_ = initseq << 1 | 1;

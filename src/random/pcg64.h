@@ -19,6 +19,9 @@ class Pcg64 {
   explicit Pcg64(const SeedSequence& seed);
   // pcg_setseq_128_srandom_r(initstate, initseq).
   Pcg64(uint128 initstate, uint128 initseq);
+  // The generator in a given raw state, as numpy's `PCG64.state = {"state": {"state": s, "inc": i}}`
+  // sets it: no seeding steps, the increment taken as given.
+  static Pcg64 from_state(uint128 state, uint128 increment);
 
   // Advances the LCG, then outputs the new state through XSL-RR.
   uint64_t next_uint64();
@@ -29,6 +32,7 @@ class Pcg64 {
   uint128 increment() const { return inc_; }
 
  private:
+  Pcg64() = default;
   void seed_with(uint128 initstate, uint128 initseq);
   void step() { state_ = state_ * multiplier() + inc_; }
   static uint128 multiplier() {

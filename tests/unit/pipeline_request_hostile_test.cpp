@@ -17,6 +17,7 @@
 #include "io/memory_budget.h"
 #include "io/safetensors.h"
 #include "pipeline/stable_diffusion_pipeline.h"
+#include "random/numpy_pcg64_generator.h"
 #include "sdfast/pipeline.h"
 
 namespace sdfast {
@@ -109,6 +110,24 @@ std::vector<BadRequest> bad_requests() {
       // generator, eta, clip_skip, latents
       {"UnknownGenerator", [](auto& r) { r.generator = "cuda"; }, {"'cuda'", "numpy", "torch"}},
       {"EmptyGenerator", [](auto& r) { r.generator = ""; }, {"numpy", "torch"}},
+      {"GeneratorStatesCount",
+       [](auto& r) {
+         r.num_images_per_prompt = 2;
+         r.generator_states.resize(3);
+       },
+       {"one generator state per image (2)", "got 3"}},
+      {"GeneratorStatesAndSeeds",
+       [](auto& r) {
+         r.generator_states.resize(1);
+         r.seeds = {5};
+       },
+       {"seeds or generator states"}},
+      {"GeneratorStatesForTorch",
+       [](auto& r) {
+         r.generator_states.resize(1);
+         r.generator = "torch";
+       },
+       {"numpy PCG64 states", "'torch'"}},
       {"EtaNegative", [](auto& r) { r.eta = -0.1; }, {"eta", "-0.1"}},
       {"EtaAboveOne", [](auto& r) { r.eta = 1.5; }, {"eta", "1.5"}},
       {"EtaNaN", [](auto& r) { r.eta = NAN; }, {"eta", "nan"}},
@@ -175,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, RequestHostileCases, ::testing::ValuesIn(bad_req
                            return info.param.name;
                          });
 
-TEST(RequestHostileCount, DistinctBadInputs) { EXPECT_EQ(bad_requests().size(), 41u); }
+TEST(RequestHostileCount, DistinctBadInputs) { EXPECT_EQ(bad_requests().size(), 44u); }
 
 TEST_F(RequestHostile, UnknownSchedulerNamesTheValidOnes) {
   for (const char* name : {"euler-a", "", "DDIM", "../scheduler"}) {
@@ -200,6 +219,49 @@ TEST_F(RequestHostile, TheBaseRequestWorks) {
   ASSERT_EQ(r.images.size(), 1u);
   EXPECT_EQ(r.images[0].width, 64);
   EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST_F(RequestHostile, GeneratorStatesContinueNumpyGenerators) {
+  // Seeds 3 and 4, given as the states numpy's PCG64(3) / PCG64(4) start in: the same images as
+  // the seeds, and the states handed back are those of generators that drew the same normals
+  // (4x8x8 initial latents, then 4x8x8 noise per step from Euler ancestral).
+  pipe_->set_scheduler("EulerAncestralDiscreteScheduler");
+  GenerateRequest by_seed = good();
+  by_seed.num_images_per_prompt = 2;
+  by_seed.seeds = {3, 4};
+  GenerateRequest by_state = by_seed;
+  by_state.seeds.clear();
+  by_state.return_float_images = true;
+  for (uint64_t seed : by_seed.seeds) by_state.generator_states.push_back(NumpyPcg64Generator(seed).state());
+  const GenerateResult a = pipe_->generate(by_seed), b = pipe_->generate(by_state);
+  pipe_->set_scheduler("PNDMScheduler");
+  ASSERT_EQ(b.images.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(a.images[i].rgb, b.images[i].rgb) << "image " << i;
+  EXPECT_TRUE(b.seeds.empty());
+  ASSERT_EQ(b.generator_states.size(), 2u);
+  EXPECT_EQ(a.generator_states, b.generator_states);
+  for (size_t i = 0; i < 2; ++i) {
+    NumpyPcg64Generator g(by_seed.seeds[i]);
+    g.randn_f64({1 + by_seed.num_inference_steps, 4, 8, 8});
+    EXPECT_EQ(b.generator_states[i], g.state()) << "image " << i;
+  }
+  // Float images: NHWC in [0, 1], rounding to the 8-bit ones.
+  ASSERT_EQ(b.float_images.size(), 2u * 64 * 64 * 3);
+  EXPECT_TRUE(a.float_images.empty());
+  for (size_t k = 0; k < b.float_images.size(); k += 97)
+    EXPECT_EQ(std::nearbyint(b.float_images[k] * 255.0f), b.images[k / (64 * 64 * 3)].rgb[k % (64 * 64 * 3)]);
+}
+
+TEST_F(RequestHostile, SchedulerConfigAsJson) {
+  EXPECT_TRUE(throws_with([&] { pipe_->set_scheduler("DDIMScheduler", "{\"num_train_timesteps\": "); },
+                          {"scheduler config given for DDIMScheduler"}));
+  EXPECT_TRUE(throws_with([&] { pipe_->set_scheduler("DDIMScheduler", "{\"beta_schedule\": \"cosine-ish\"}"); },
+                          {"beta_schedule", "cosine-ish"}));
+  EXPECT_EQ(pipe_->info().scheduler_class, "PNDMScheduler");  // unchanged
+  pipe_->set_scheduler("DDIMScheduler", "{\"num_train_timesteps\": 1000, \"beta_schedule\": \"scaled_linear\", "
+                                         "\"beta_start\": 0.00085, \"beta_end\": 0.012}");
+  EXPECT_EQ(pipe_->info().scheduler_class, "DDIMScheduler");
+  pipe_->set_scheduler("PNDMScheduler");
 }
 
 TEST_F(RequestHostile, AnyValidUtf8PromptIsAccepted) {

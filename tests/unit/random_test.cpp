@@ -267,5 +267,60 @@ TEST(Generator, SameSeedSameStream) {
   }
 }
 
+// Generators started from numpy's bit_generator.state. The expected states and draws are numpy's
+// (1.24), from np.random.Generator(np.random.PCG64(42)) and from a PCG64 whose .state was set to
+// the arbitrary values below.
+GeneratorState numpy_state(uint64_t sh, uint64_t sl, uint64_t ih, uint64_t il, bool has32 = false,
+                           uint32_t u = 0) {
+  GeneratorState s;
+  s.state_high = sh, s.state_low = sl, s.inc_high = ih, s.inc_low = il, s.has_uint32 = has32,
+  s.uinteger = u;
+  return s;
+}
+
+TEST(NumpyGeneratorState, SeededStateIsNumpys) {
+  const GeneratorState seed42 =
+      numpy_state(0xcea44f6798798f2a, 0xacbc7c9d68860ac8, 0xfa505436c9a8416e, 0x66caf2e28d25abff);
+  NumpyPcg64Generator g(42);
+  EXPECT_EQ(g.state(), seed42);
+  // standard_normal(1000) leaves numpy's generator here, and the next draws are these.
+  g.randn_f64({1000});
+  EXPECT_EQ(g.state(), numpy_state(0x7f9fc617379e98ae, 0x55d47d7a82353f31, 0xfa505436c9a8416e,
+                                   0x66caf2e28d25abff));
+  EXPECT_EQ(g.standard_normal(), -0.059282646025932216);
+  EXPECT_EQ(g.standard_normal(), -0.7292869363736615);
+  EXPECT_EQ(g.standard_normal(), -0.4144730658358585);
+}
+
+TEST(NumpyGeneratorState, RoundTripContinuesTheStream) {
+  // Draw 37 values, hand the state over to a second generator: both continue identically, and
+  // the hand-over is the identity on the state.
+  NumpyPcg64Generator a(7);
+  a.randn_f64({37});
+  const GeneratorState mid = a.state();
+  NumpyPcg64Generator b(mid);
+  EXPECT_EQ(b.state(), mid);
+  EXPECT_TRUE(same_bits(values(a.randn({3, 5, 7})), values(b.randn({3, 5, 7}))));
+  EXPECT_EQ(a.state(), b.state());
+  EXPECT_NE(a.state(), mid);
+}
+
+TEST(NumpyGeneratorState, ArbitraryStateDrawsAsNumpy) {
+  // PCG64().state = {"state": {"state": 0x0123456789abcdeffedcba9876543210,
+  //                            "inc": 0x11112222333344445555666677778889},
+  //                  "has_uint32": 1, "uinteger": 0xdeadbeef}
+  NumpyPcg64Generator g(numpy_state(0x0123456789abcdef, 0xfedcba9876543210, 0x1111222233334444,
+                                    0x5555666677778889, true, 0xdeadbeef));
+  EXPECT_EQ(g.standard_normal(), -0.3345853826778532);
+  EXPECT_EQ(g.standard_normal(), -0.5444099994144275);
+  EXPECT_EQ(g.standard_normal(), -0.12197173506462745);
+  EXPECT_EQ(g.standard_normal(), 0.06817427989392245);
+  g.randn_f64({10000 - 4});  // 10000 normals: past several ziggurat tail and wedge draws
+  // The 32-bit buffer is numpy's and untouched by standard_normal.
+  EXPECT_EQ(g.state(), numpy_state(0x16ac5e33c29a3cc1, 0xc2f5885e718015c5, 0x1111222233334444,
+                                   0x5555666677778889, true, 0xdeadbeef));
+  EXPECT_NE(g.describe().find("given state"), std::string::npos) << g.describe();
+}
+
 }  // namespace
 }  // namespace sdfast
