@@ -9,6 +9,8 @@
 #   OUT/tokenizer_files/     vocab.json NUL merges.txt: the golden CLIP files cut down to their
 #                            byte-level symbols, the specials and the first merges
 #   OUT/tokenizer_encode/    the golden tokenizer case's prompts and hand-made hard ones
+#   OUT/server_request/      `sdfast serve` request bodies (OpenAI images, A1111 txt2img), valid
+#                            and hostile, and base64 texts
 #   OUT/scheduler_config/    a step-count byte, then a scheduler config: every scheduler_config.json
 #                            of the golden and demo models and of the scheduler golden cases
 #   OUT/image_file/          fuzz/image_seeds/: tiny PNG (RGB, grey, grey+alpha, RGBA, palette with
@@ -21,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
 mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode" \
-         "$out/scheduler_config" "$out/image_file" "$out/lora_file"
+         "$out/scheduler_config" "$out/image_file" "$out/lora_file" "$out/server_request"
 cp fuzz/image_seeds/* "$out/image_file/"
 
 n=0
@@ -114,6 +116,22 @@ prompts = [c["prompt"] for c in case["cases"]] + [
 for i, p in enumerate(prompts):
     open(os.path.join(enc_dir, f"prompt-{i}"), "wb").write(p.encode("utf-8", "surrogatepass"))
 open(os.path.join(enc_dir, "invalid-utf8"), "wb").write(b"ok \xff \xc0\x80 \xed\xa0\x80 tail")
+
+# Server request bodies.
+req_dir = os.path.join(out, "server_request")
+bodies = [
+    {"prompt": "a cat", "n": 2, "size": "512x512", "response_format": "b64_json", "output_format": "webp",
+     "output_compression": 80, "seed": 7, "steps": 20, "guidance_scale": 7.5, "scheduler": "euler_a",
+     "negative_prompt": "dog", "model": "dall-e-3"},
+    {"prompt": "p", "size": "auto", "num_inference_steps": 4, "eta": 0.5},
+    {"prompt": "a cat", "seed": -1, "steps": 20, "cfg_scale": 7, "width": 512, "height": 512, "batch_size": 2,
+     "n_iter": 2, "sampler_name": "DPM++ 2M", "scheduler": "Karras", "restore_faces": True},
+    {"prompt": "p", "n": 1000000000}, {"prompt": "p", "size": "-64x64"}, {"prompt": 5}, {"seed": 1e300},
+]
+for i, b in enumerate(bodies):
+    open(os.path.join(req_dir, f"body-{i}.json"), "w").write(json.dumps(b))
+for i, raw in enumerate([b"{not json", b"[]", b"null", b"Zm9vYmFy", b"Zm8=", b"Zm9v\nYmFy", b"{\"prompt\":\"\xff\"}"]):
+    open(os.path.join(req_dir, f"raw-{i}"), "wb").write(raw)
 PY
 
 python3 - "$out/lora_file" <<'PY'
@@ -149,4 +167,5 @@ for i, path in enumerate(sorted(glob.glob("tests/golden/cases/lora-*/*.safetenso
     write(os.path.join(out, f"peft-{i}"), peft, {"lora_adapter_metadata": json.dumps({"unet.lora_alpha": 2.0})})
 PY
 echo "corpus: $(ls "$out/safetensors_header" | wc -l) safetensors seeds, $(ls "$out/json_config" | wc -l) JSON seeds," \
-  "$(ls "$out/tokenizer_files" | wc -l) tokenizer file seeds, $(ls "$out/tokenizer_encode" | wc -l) prompts in $out"
+  "$(ls "$out/tokenizer_files" | wc -l) tokenizer file seeds, $(ls "$out/tokenizer_encode" | wc -l) prompts," \
+  "$(ls "$out/server_request" | wc -l) server requests in $out"

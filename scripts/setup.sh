@@ -8,12 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libdnnl-dev's dnnl-config.cmake calls find_package(OpenCL): its library and headers are needed
-# to configure even a CPU-only build (ocl-icd-opencl-dev, opencl-headers).
+# to configure even a CPU-only build (ocl-icd-opencl-dev, opencl-headers). `sdfast serve` needs
+# cpp-httplib, libturbojpeg and libwebp; its tests (tests/server) run python3 with PIL.
 # pybind11-dev and python3-dev build the Python module (import sdfast; python/), whose runtime and
 # tests use Debian's python3-numpy, python3-pil and python3-pytest.
 PACKAGES=(g++ make cmake pkg-config libdnnl-dev ocl-icd-opencl-dev opencl-headers
           libhwy-dev nlohmann-json3-dev libcli11-dev libutf8proc-dev libpng-dev libspng-dev libturbojpeg0-dev libwebp-dev
-          libgtest-dev libbenchmark-dev pybind11-dev python3-dev python3-numpy python3-pil python3-pytest)
+          libgtest-dev libbenchmark-dev pybind11-dev python3-dev python3-numpy python3-pil python3-pytest
+          libcpp-httplib-dev)
 cmake_args=()
 for arg in "$@"; do
   if [ "$arg" = "--with-clang" ]; then

@@ -31,6 +31,9 @@ Image upscale(const Image& image, int factor, UpscaleFilter filter);
 void save_png(const Image& image, const std::string& path, const std::vector<PngText>& text = {},
               bool overwrite = false);
 
+// The PNG file save_png would write, as bytes in memory (for servers and pipes).
+std::vector<uint8_t> encode_png(const Image& image, const std::vector<PngText>& text = {});
+
 // Reads an 8-bit RGB/RGBA/gray PNG (converted to RGB) and its text chunks.
 Image load_png(const std::string& path, std::vector<PngText>* text = nullptr);
 

@@ -83,8 +83,20 @@ void png_error_fn(png_structp png, png_const_charp msg) {
 }
 void png_warning_fn(png_structp, png_const_charp) {}
 
+// Where write_png_stream sends the encoded bytes: a FILE, or a vector in memory.
+struct PngSink {
+  FILE* file = nullptr;
+  std::vector<uint8_t>* bytes = nullptr;
+};
+
+void png_write_to_vector(png_structp png, png_bytep data, png_size_t size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(png_get_io_ptr(png));
+  out->insert(out->end(), data, data + size);
+}
+void png_flush_nothing(png_structp) {}
+
 // The libpng calls, in a function holding no C++ objects across setjmp.
-bool write_png_stream(FILE* f, int width, int height, png_text* chunks, int nchunks, png_bytep* rows,
+bool write_png_stream(PngSink sink, int width, int height, png_text* chunks, int nchunks, png_bytep* rows,
                       PngWriteError* err) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, err, png_error_fn, png_warning_fn);
   if (!png) return false;
@@ -97,7 +109,10 @@ bool write_png_stream(FILE* f, int width, int height, png_text* chunks, int nchu
     png_destroy_write_struct(&png, &info);
     return false;
   }
-  png_init_io(png, f);
+  if (sink.file)
+    png_init_io(png, sink.file);
+  else
+    png_set_write_fn(png, sink.bytes, png_write_to_vector, png_flush_nothing);
   png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), 8, PNG_COLOR_TYPE_RGB,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   if (nchunks > 0) png_set_text(png, info, chunks, nchunks);
@@ -107,29 +122,57 @@ bool write_png_stream(FILE* f, int width, int height, png_text* chunks, int nchu
   return true;
 }
 
+// The image checked as 8-bit RGB, its text as libpng chunks and its rows as libpng pointers (the
+// pointers refer into `image` and `text`, which must outlive them).
+struct PngParts {
+  std::vector<png_text> chunks;
+  std::vector<png_bytep> rows;
+};
+PngParts png_parts(const Image& image, const std::vector<PngText>& text, const std::string& where) {
+  if (image.width < 1 || image.height < 1 ||
+      image.rgb.size() != size_t(image.width) * size_t(image.height) * 3)
+    fail(where, ": image of ", image.width, "x", image.height, " with ", image.rgb.size(),
+         " bytes is not RGB");
+  PngParts parts;
+  parts.chunks.resize(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    png_text& c = parts.chunks[i];
+    c.compression = PNG_ITXT_COMPRESSION_NONE;
+    c.key = const_cast<char*>(text[i].first.c_str());
+    c.text = const_cast<char*>(text[i].second.c_str());
+    c.itxt_length = text[i].second.size();
+    c.lang = nullptr;
+    c.lang_key = nullptr;
+  }
+  parts.rows.resize(size_t(image.height));
+  for (int y = 0; y < image.height; ++y)
+    parts.rows[size_t(y)] = const_cast<png_bytep>(&image.rgb[size_t(y) * size_t(image.width) * 3]);
+  return parts;
+}
+
 }  // namespace
+
+std::vector<uint8_t> encode_png(const Image& image, const std::vector<PngText>& text) {
+  PngParts parts = png_parts(image, text, "encode_png");
+  std::vector<uint8_t> bytes;
+  PngWriteError err;
+  PngSink sink;
+  sink.bytes = &bytes;
+  if (!write_png_stream(sink, image.width, image.height, parts.chunks.data(), int(parts.chunks.size()),
+                        parts.rows.data(), &err))
+    fail("encode_png: libpng failed", err.message.empty() ? "" : ": " + err.message);
+  return bytes;
+}
 
 void save_png(const Image& image, const std::string& path, const std::vector<PngText>& text,
               bool overwrite) {
-  if (image.width < 1 || image.height < 1 ||
-      image.rgb.size() != size_t(image.width) * size_t(image.height) * 3)
-    fail("save_png '", path, "': image of ", image.width, "x", image.height, " with ", image.rgb.size(),
-         " bytes is not RGB");
-  std::vector<png_text> chunks(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    chunks[i].compression = PNG_ITXT_COMPRESSION_NONE;
-    chunks[i].key = const_cast<char*>(text[i].first.c_str());
-    chunks[i].text = const_cast<char*>(text[i].second.c_str());
-    chunks[i].itxt_length = text[i].second.size();
-    chunks[i].lang = nullptr;
-    chunks[i].lang_key = nullptr;
-  }
-  std::vector<png_bytep> rows(size_t(image.height));
-  for (int y = 0; y < image.height; ++y)
-    rows[size_t(y)] = const_cast<png_bytep>(&image.rgb[size_t(y) * size_t(image.width) * 3]);
+  PngParts parts = png_parts(image, text, "save_png '" + path + "'");
   write_file_atomically(path, overwrite, "PNG", [&](FILE* f, std::string* error) {
     PngWriteError err;
-    const bool ok = write_png_stream(f, image.width, image.height, chunks.data(), int(chunks.size()), rows.data(), &err);
+    PngSink sink;
+    sink.file = f;
+    const bool ok = write_png_stream(sink, image.width, image.height, parts.chunks.data(),
+                                     int(parts.chunks.size()), parts.rows.data(), &err);
     *error = err.message;
     return ok;
   });

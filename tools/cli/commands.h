@@ -16,6 +16,7 @@ void add_img2img_command(CLI::App& app, Runner& run);  // generate_command.cpp
 void add_inpaint_command(CLI::App& app, Runner& run);  // generate_command.cpp
 void add_adherence_command(CLI::App& app, Runner& run);
 void add_info_command(CLI::App& app, Runner& run);
+void add_serve_command(CLI::App& app, Runner& run);
 // `argc`/`argv`: the command line, recorded in the benchmark's report.
 void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv);
 

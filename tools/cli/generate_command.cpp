@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "demo_model.h"
 #include "lora_args.h"
 #include "output_files.h"
 #include "progress.h"
@@ -123,20 +124,6 @@ void validate(const GenerateArgs& a, int* grid_rows, int* grid_cols) {
   }
 }
 
-// The bundled demo pipelines (models/demo/shapes-pipeline and its TAESD twin
-// shapes-taesd-pipeline) were trained for 25 steps at guidance about 5: those are their defaults
-// however they are named, not only when --model is left out.
-bool is_bundled_demo(const std::string& model) {
-  try {
-    const fs::path demo = bundled_demo_model();
-    std::error_code ec;
-    for (const fs::path& d : {demo, demo.parent_path() / "shapes-taesd-pipeline"})
-      if (fs::equivalent(model, d, ec)) return true;
-  } catch (const Error&) {
-  }
-  return false;
-}
-
 // `text`, cut to its first few hundred bytes (at a character boundary) when it is much longer: a
 // 100k-character prompt's truncation warning stays readable.
 std::string shortened(const std::string& text) {
@@ -222,8 +209,8 @@ int run_generate(const GenerateArgs& a_in) {
   GenerateRequest req;
   req.prompts = prompts;
   req.negative_prompts = a.negative_prompts;
-  req.num_inference_steps = a.steps_given ? a.steps : (demo ? 25 : 50);
-  req.guidance_scale = std::isnan(a.guidance) ? (demo ? 5.0 : 7.5) : a.guidance;
+  req.num_inference_steps = a.steps_given ? a.steps : (demo ? kDemoSteps : kDefaultSteps);
+  req.guidance_scale = std::isnan(a.guidance) ? (demo ? kDemoGuidance : kDefaultGuidance) : a.guidance;
   req.width = a.width;
   req.height = a.height;
   req.num_images_per_prompt = a.num_images;

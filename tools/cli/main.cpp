@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   sdfast::cli::add_golden_command(app, run);
   sdfast::cli::add_adherence_command(app, run);
   sdfast::cli::add_info_command(app, run);
+  sdfast::cli::add_serve_command(app, run);
   sdfast::cli::add_bench_command(app, run, argc, argv);
   try {
     try {

@@ -1,0 +1,48 @@
+// `sdfast serve`: answering, and running blocking image requests.
+#include "service.h"
+
+#include "client_connection.h"
+#include "openai_api.h"
+
+namespace sdfast::server {
+
+void send_json(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n", "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  if (e.status == 429) res.set_header("Retry-After", "1");
+  if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+  send_json(res, e.status, error_body(e.what(), e.type, e.param, e.code));
+}
+
+void run_blocking(Service& service, const httplib::Request& req, httplib::Response& res, ImageSpec spec,
+                  const Respond& respond) {
+  std::shared_ptr<Job> job = service.queue.submit(std::move(spec), /*keep=*/false);
+  const ClientConnection client(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
+  bool client_gone = false;
+  while (!job->wait_for(std::chrono::milliseconds(50))) {
+    if (!client_gone && client.closed()) {
+      client_gone = true;
+      job->cancel("the client closed the connection");
+    }
+  }
+  service.queue.forget(job->id());
+  const JobStatus status = job->status();
+  res.set_header("X-Sdfast-Job", job->id());
+  switch (status.state) {
+    case JobState::Succeeded: send_json(res, 200, respond(job->spec(), *job->output())); return;
+    case JobState::Failed:
+      send_error(res, ApiError(status.error_status >= 400 ? status.error_status : 500,
+                               status.error_status == 400 ? "invalid_request_error" : "server_error",
+                               "generation_failed", "", status.error));
+      return;
+    default:  // cancelled: by the client going away (nobody reads this), DELETE, interrupt or shutdown
+      send_error(res, ApiError(status.error_status, "server_error", "cancelled", "",
+                               "the job was cancelled: " + status.error));
+      return;
+  }
+}
+
+}  // namespace sdfast::server
