@@ -9,11 +9,13 @@
 #   OUT/tokenizer_files/     vocab.json NUL merges.txt: the golden CLIP files cut down to their
 #                            byte-level symbols, the specials and the first merges
 #   OUT/tokenizer_encode/    the golden tokenizer case's prompts and hand-made hard ones
+#   OUT/deepcache_option/    --deepcache values, good and bad
 # Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
-mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode"
+mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode" \
+  "$out/deepcache_option"
 
 n=0
 while IFS= read -r -d '' f; do
@@ -94,5 +96,10 @@ for i, p in enumerate(prompts):
     open(os.path.join(enc_dir, f"prompt-{i}"), "wb").write(p.encode("utf-8", "surrogatepass"))
 open(os.path.join(enc_dir, "invalid-utf8"), "wb").write(b"ok \xff \xc0\x80 \xed\xa0\x80 tail")
 PY
+# --deepcache values, good and bad.
+i=0
+for v in 3 3:0 5:4 1000:99 0 1001 3: :3 -3 "3 " 3:1:2 3:x 99999999999; do
+  printf '%s' "$v" > "$out/deepcache_option/value-$i"; i=$((i + 1))
+done
 echo "corpus: $(ls "$out/safetensors_header" | wc -l) safetensors seeds, $(ls "$out/json_config" | wc -l) JSON seeds," \
   "$(ls "$out/tokenizer_files" | wc -l) tokenizer file seeds, $(ls "$out/tokenizer_encode" | wc -l) prompts in $out"

@@ -19,12 +19,13 @@ fi
 
 # Bounded input size: a hostile input must be refused quickly, not explored for hours.
 declare -A max_len=([safetensors_header]=65536 [json_config]=16384 [tokenizer_files]=32768
-                    [tokenizer_encode]=4096)
+                    [tokenizer_encode]=4096 [deepcache_option]=64)
 declare -A dict=([safetensors_header]=safetensors_header [json_config]=json_config
-                 [tokenizer_files]=tokenizer [tokenizer_encode]=tokenizer)
+                 [tokenizer_files]=tokenizer [tokenizer_encode]=tokenizer
+                 [deepcache_option]=deepcache_option)
 harnesses=("$@")
 if ((${#harnesses[@]} == 0)); then
-  harnesses=(safetensors_header json_config tokenizer_files tokenizer_encode)
+  harnesses=(safetensors_header json_config tokenizer_files tokenizer_encode deepcache_option)
 fi
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \

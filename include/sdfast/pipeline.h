@@ -63,6 +63,12 @@ struct GenerateRequest {
   // Optional initial latents, NCHW [images, 4, height/8, width/8], used instead of drawing them.
   std::vector<float> latents;
   bool return_latents = false;
+  // DeepCache (opt-in, approximate): compute the UNet's deep features on every
+  // deepcache_interval-th step only and reuse them in between (0 or 1: off, the exact output).
+  // deepcache_branch_id = 3 * block + layer picks how much of the UNet is reused (0: all but the
+  // outermost layers; see docs/deepcache.md); parse_deepcache() reads "N[:BRANCH]".
+  int deepcache_interval = 0;
+  int deepcache_branch_id = 0;
   // Called after every model evaluation; return false to cancel (generate throws Cancelled).
   std::function<bool(const StepInfo&)> callback;
 };
@@ -70,6 +76,7 @@ struct GenerateRequest {
 struct GenerateTimings {
   double text_encoder_s = 0;
   std::vector<double> unet_steps_s;  // one entry per model evaluation (UNet call)
+  std::vector<int> deepcache_full_calls;  // with DeepCache: the UNet calls (0-based) that were full
   double vae_decode_s = 0;
   double total_s = 0;
 };
@@ -96,6 +103,15 @@ struct PipelineInfo {
   double load_s = 0;
   std::string dtype;
 };
+
+// "N" or "N:BRANCH" (the CLI's --deepcache) -> {interval, branch id}; N from 1 to 1000 (1: off),
+// BRANCH from 0 to 99 (checked against the UNet by generate()). Throws InvalidArgument naming
+// what is wrong.
+struct DeepCacheSetting {
+  int interval = 0;
+  int branch_id = 0;
+};
+DeepCacheSetting parse_deepcache(const std::string& text);
 
 class Pipeline {
  public:

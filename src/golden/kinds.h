@@ -19,6 +19,7 @@ void run_tokenizer(CaseRun& run);
 void run_scheduler(CaseRun& run);
 
 void run_pipeline(CaseRun& run);  // kind_pipeline.cpp
+void run_deepcache(CaseRun& run);  // kind_deepcache.cpp
 
 // The handler for `kind`, or nullptr when the kind is not implemented (reported UNSUPPORTED).
 KindHandler find_kind(const std::string& kind);

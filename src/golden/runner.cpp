@@ -21,6 +21,7 @@ struct KindEntry {
 // One line per implemented kind.
 constexpr KindEntry kKinds[] = {
     {"pipeline", run_pipeline},
+    {"deepcache", run_deepcache},
     {"text_encoder", run_text_encoder},
     {"vae_decode", run_vae_decode},
     {"vae_encode", run_vae_encode},
