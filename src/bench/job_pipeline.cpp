@@ -3,7 +3,8 @@
 //
 // params: model (pipeline folder), vae ("" or a VAE component folder to swap in), dtype,
 // vae_dtype ("" = dtype), scheduler, steps, images (num_images_per_prompt), size (height = width),
-// attention, prompt, seed, threads, repeats, warmup, estimate_from_steps (0: run all `steps`).
+// attention, prompt, seed, threads, repeats, warmup, estimate_from_steps (0: run all `steps`),
+// deepcache (cache interval, 0: off) and deepcache_branch (DeepCache rows: full runs only).
 //
 // With estimate_from_steps = k > 0 each repetition runs k steps end to end (text encoder, k steps,
 // VAE decode) and reports latency = measured total - time in the k steps + (model evaluations of
@@ -45,6 +46,11 @@ nlohmann::json run_pipeline_job(const Job& job) {
   if (estimate < 0 || estimate > steps)
     fail_argument("bench job '", job.id, "': estimate_from_steps must be 0..", steps, ", got ",
                   estimate);
+  const int deepcache = param<int>(job, "deepcache", 0);
+  if (deepcache > 1 && estimate > 0)
+    fail_argument("bench job '", job.id,
+                  "': a DeepCache run mixes full and partial UNet calls and "
+                  "cannot be extrapolated from a few steps (estimate_from_steps must be 0)");
 
   PipelineOptions opt;
   opt.dtype = param<std::string>(job, "dtype");
@@ -77,14 +83,17 @@ nlohmann::json run_pipeline_job(const Job& job) {
   request.height = request.width = size;
   request.num_inference_steps = estimate > 0 ? estimate : steps;
   request.seeds = {opt.random_weights_seed};
+  request.deepcache_interval = deepcache;
+  request.deepcache_branch_id = param<int>(job, "deepcache_branch", 0);
   // Warm-up: the same shapes (batch, size, decode) with at most two steps creates every oneDNN
   // primitive and packs every weight the timed runs use.
   GenerateRequest warm = request;
   warm.num_inference_steps = std::min(request.num_inference_steps, 2);
 
   const int evaluations = model_evaluations(model, scheduler, steps);
-  std::vector<double> latency, measured, text_encoder, decode, step_median;
-  int measured_evaluations = 0;
+  std::vector<double> latency, measured, text_encoder, decode, step_median, full_median,
+      partial_median;
+  int measured_evaluations = 0, full_calls = 0;
   const auto run = [&] {
     const GenerateResult r = pipe->generate(request);
     const GenerateTimings& t = r.timings;
@@ -96,6 +105,18 @@ nlohmann::json run_pipeline_job(const Job& job) {
     text_encoder.push_back(t.text_encoder_s);
     decode.push_back(t.vae_decode_s);
     step_median.push_back(median(t.unet_steps_s));
+    if (deepcache > 1) {  // DeepCache: full and partial UNet calls separately
+      std::vector<double> full, partial;
+      for (size_t i = 0; i < t.unet_steps_s.size(); ++i)
+        (std::find(t.deepcache_full_calls.begin(), t.deepcache_full_calls.end(), int(i)) !=
+                 t.deepcache_full_calls.end()
+             ? full
+             : partial)
+            .push_back(t.unet_steps_s[i]);
+      full_calls = int(full.size());
+      if (!full.empty()) full_median.push_back(median(full));
+      if (!partial.empty()) partial_median.push_back(median(partial));
+    }
     latency.push_back(estimate > 0 ? t.total_s - in_steps + evaluations * step_median.back()
                                    : t.total_s);
   };
@@ -114,6 +135,13 @@ nlohmann::json run_pipeline_job(const Job& job) {
   result["text_encoder_s"] = text_encoder;
   result["vae_decode_s"] = decode;
   result["unet_step_median_s"] = step_median;
+  if (deepcache > 1) {
+    result["deepcache"] = deepcache;
+    result["deepcache_branch"] = request.deepcache_branch_id;
+    result["unet_full_calls"] = full_calls;
+    result["unet_full_step_median_s"] = full_median;
+    result["unet_partial_step_median_s"] = partial_median;
+  }
   return result;
 }
 

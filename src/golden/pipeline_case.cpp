@@ -15,7 +15,8 @@ std::unique_ptr<StableDiffusionPipeline> load_case_pipeline(CaseRun& run) {
   auto pipe = StableDiffusionPipeline::load(c.model_path(), options);
   if (p.contains("scheduler")) {
     std::optional<Config> config;
-    if (p.contains("scheduler_config")) config = Config(p["scheduler_config"], "case.json scheduler_config");
+    if (p.contains("scheduler_config"))
+      config = Config(p["scheduler_config"], "case.json scheduler_config");
     pipe->set_scheduler(p["scheduler"].get<std::string>(), config);
   }
   return pipe;
@@ -35,7 +36,8 @@ GenerateRequest case_request(const nlohmann::json& p) {
   req.clip_skip = p.value("clip_skip", 0);
   const nlohmann::json& gen = p.at("generator");
   const std::string type = gen.at("type").get<std::string>();
-  SDFAST_CHECK(type == "numpy_pcg64" || type == "torch_cpu", "generator type '", type, "' is not supported");
+  SDFAST_CHECK(type == "numpy_pcg64" || type == "torch_cpu", "generator type '", type,
+               "' is not supported");
   req.generator = type == "numpy_pcg64" ? "numpy" : "torch";
   req.seeds = gen.at("seeds").get<std::vector<uint64_t>>();
   return req;

@@ -282,7 +282,7 @@ Tensor UNet2DConditionModel::forward_impl(Runtime& rt, const Tensor& sample,
       if (int(i) == cache->plan.up_block) cache->up_input = x;
     } else {
       skips.resize(skips.size() - size_t(first));
-      if (int(i) == cache->plan.up_block) x = cache->up_input;
+      if (int(i) == cache->plan.up_block && !cache->plan.up_input_fresh) x = cache->up_input;
     }
     if (int(i) == cache->plan.up_block)
       x = up_blocks_[i]->forward_layers(rt, x, emb, context, skips, first, int(take), up_h, up_w);

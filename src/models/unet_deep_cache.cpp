@@ -15,13 +15,14 @@ int down_layers(const UNetBlockLayout::Block& b) { return b.resnets + (b.sampler
 
 }  // namespace
 
-int deepcache_max_branch_id(const UNetBlockLayout& layout) { return 3 * int(layout.down.size()) - 1; }
+int deepcache_max_branch_id(const UNetBlockLayout& layout) {
+  return 3 * int(layout.down.size()) - 1;
+}
 
 DeepCachePlan make_deepcache_plan(const UNetBlockLayout& layout, int branch_id) {
   const int n = int(layout.down.size());
-  SDFAST_CHECK(n > 0 && layout.up.size() == layout.down.size(),
-               "DeepCache: a UNet with ", layout.down.size(), " down and ", layout.up.size(),
-               " up blocks");
+  SDFAST_CHECK(n > 0 && layout.up.size() == layout.down.size(), "DeepCache: a UNet with ",
+               layout.down.size(), " down and ", layout.up.size(), " up blocks");
   if (branch_id < 0 || branch_id > deepcache_max_branch_id(layout))
     fail_argument("DeepCache branch id must be between 0 and ", deepcache_max_branch_id(layout),
                   " for this UNet (", n, " blocks, 3 branches each), got ", branch_id);
@@ -40,6 +41,7 @@ DeepCachePlan make_deepcache_plan(const UNetBlockLayout& layout, int branch_id) 
   // resnets-1-j and is reused when that is > L (the block itself and its upsampler are layer 0).
   p.up_block = n - 1 - p.block;
   p.up_first_layer = std::max(0, layout.up[size_t(p.up_block)].resnets - 1 - p.layer);
+  p.up_input_fresh = p.up_block == 0 && p.up_first_layer == 0 && !layout.mid_block;
   return p;
 }
 

@@ -69,6 +69,9 @@ struct DeepCachePlan {
   // up_first_layer from the stored hidden state; everything after runs.
   int up_block = 0;
   int up_first_layer = 0;
+  // The hidden state there is the fresh down path's output, not a reused one: the UNet has no mid
+  // block and the shallow branch starts at the very first up layer (BK-SDM's deepest branches).
+  bool up_input_fresh = false;
 };
 
 // The plan for `branch_id` on `layout`; throws InvalidArgument unless 0 <= branch_id <
