@@ -18,12 +18,13 @@
 #                            alpha) files
 #   OUT/lora_file/           the golden LoRA files cut to their first modules (real values), in
 #                            their kohya / Diffusers layouts and renamed to PEFT with alpha metadata
+#   OUT/deepcache_option/    --deepcache values, good and bad
 # Usage: fuzz/make_corpus.sh OUT_DIR      (needs python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make_corpus.sh OUT_DIR}
 mkdir -p "$out/safetensors_header" "$out/json_config" "$out/tokenizer_files" "$out/tokenizer_encode" \
-         "$out/scheduler_config" "$out/image_file" "$out/lora_file" "$out/server_request"
+         "$out/scheduler_config" "$out/image_file" "$out/lora_file" "$out/server_request" "$out/deepcache_option"
 cp fuzz/image_seeds/* "$out/image_file/"
 
 n=0
@@ -166,6 +167,11 @@ for i, path in enumerate(sorted(glob.glob("tests/golden/cases/lora-*/*.safetenso
         peft[k] = v
     write(os.path.join(out, f"peft-{i}"), peft, {"lora_adapter_metadata": json.dumps({"unet.lora_alpha": 2.0})})
 PY
+# --deepcache values, good and bad.
+i=0
+for v in 3 3:0 5:4 1000:99 0 1001 3: :3 -3 "3 " 3:1:2 3:x 99999999999; do
+  printf '%s' "$v" > "$out/deepcache_option/value-$i"; i=$((i + 1))
+done
 echo "corpus: $(ls "$out/safetensors_header" | wc -l) safetensors seeds, $(ls "$out/json_config" | wc -l) JSON seeds," \
   "$(ls "$out/tokenizer_files" | wc -l) tokenizer file seeds, $(ls "$out/tokenizer_encode" | wc -l) prompts," \
   "$(ls "$out/server_request" | wc -l) server requests in $out"

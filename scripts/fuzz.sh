@@ -20,14 +20,15 @@ fi
 # Bounded input size: a hostile input must be refused quickly, not explored for hours.
 declare -A max_len=([safetensors_header]=65536 [json_config]=16384 [tokenizer_files]=32768
                     [tokenizer_encode]=4096 [scheduler_config]=4096 [image_file]=65536 [lora_file]=65536
-                    [server_request]=8192)
+                    [server_request]=8192 [deepcache_option]=64)
 declare -A dict=([safetensors_header]=safetensors_header [json_config]=json_config
                  [tokenizer_files]=tokenizer [tokenizer_encode]=tokenizer [scheduler_config]=json_config
-                 [image_file]=image_file [lora_file]=lora_file [server_request]=server_request)
+                 [image_file]=image_file [lora_file]=lora_file [server_request]=server_request
+                 [deepcache_option]=deepcache_option)
 harnesses=("$@")
 if ((${#harnesses[@]} == 0)); then
   harnesses=(safetensors_header json_config tokenizer_files tokenizer_encode scheduler_config image_file lora_file
-             server_request)
+             server_request deepcache_option)
 fi
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \

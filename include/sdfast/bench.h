@@ -5,6 +5,9 @@
 //   Table 2  4 images 512x512, 25 PNDM steps, bf16: SD1.5 vs BK-SDM-small vs BK-SDM-small + TAESD.
 //   Table 3  components: UNet step with guidance (fp32/bf16, effective TFLOP/s), text encoder,
 //            VAE and TAESD decode, attention flash vs naive (time and memory).
+//   Table 4  (opt-in) DeepCache: SD1.5 and BK-SDM-small at 512x512, bf16 then fp32: full and
+//            partial UNet calls, and the UNet time per image for 50 DDIM / 25 PNDM steps with
+//            cache interval N = 2, 3, 5 against no caching (end to end with deepcache_full_runs).
 //
 // Every measurement runs in a process of its own (the benchmark re-runs its own executable with
 // `child_command`), so its peak resident memory (VmHWM) is its own. Medians over repeats.
@@ -33,6 +36,10 @@ struct BenchOptions {
   bool quick = false;
   // Table 3 also times the UNets of BK-SDM-base/-tiny and SD 2.1-base and the OpenCLIP-H encoder.
   bool extra_models = false;
+  // Table 4 also runs every model x scheduler x dtype x cache interval end to end (32 full
+  // generations; hours on a small machine). Without it table 4 times full and partial UNet calls
+  // and derives the UNet time per image.
+  bool deepcache_full_runs = false;
   // Where the model folders are: the architectures (stable-diffusion-v1-5, bk-sdm-small, ...) or,
   // in quick mode, the tiny golden models. "": the copies in the source tree (see plan.h).
   std::string models_dir;

@@ -89,6 +89,12 @@ struct GenerateRequest {
   // steps run, the last ones of the schedule (0 < strength <= 1; at 1 inpainting starts from pure
   // noise). 0.8 is Diffusers' img2img default; its inpainting default is 1.0.
   double strength = 0.8;
+  // DeepCache (opt-in, approximate): compute the UNet's deep features on every
+  // deepcache_interval-th step only and reuse them in between (0 or 1: off, the exact output).
+  // deepcache_branch_id = 3 * block + layer picks how much of the UNet is reused (0: all but the
+  // outermost layers; see docs/deepcache.md); parse_deepcache() reads "N[:BRANCH]".
+  int deepcache_interval = 0;
+  int deepcache_branch_id = 0;
   // Called after every model evaluation; return false to cancel (generate throws Cancelled).
   std::function<bool(const StepInfo&)> callback;
 };
@@ -97,6 +103,7 @@ struct GenerateTimings {
   double text_encoder_s = 0;
   double vae_encode_s = 0;  // img2img / inpainting: the init (and masked) image encoded
   std::vector<double> unet_steps_s;  // one entry per model evaluation (UNet call)
+  std::vector<int> deepcache_full_calls;  // with DeepCache: the UNet calls (0-based) that were full
   double vae_decode_s = 0;
   double total_s = 0;
 };
@@ -138,6 +145,15 @@ struct PipelineInfo {
   double load_s = 0;
   std::string dtype;
 };
+
+// "N" or "N:BRANCH" (the CLI's --deepcache) -> {interval, branch id}; N from 1 to 1000 (1: off),
+// BRANCH from 0 to 99 (checked against the UNet by generate()). Throws InvalidArgument naming
+// what is wrong.
+struct DeepCacheSetting {
+  int interval = 0;
+  int branch_id = 0;
+};
+DeepCacheSetting parse_deepcache(const std::string& text);
 
 class Pipeline {
  public:

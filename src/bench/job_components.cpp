@@ -5,7 +5,10 @@
 // Common params: folder (the component folder), dtype (f32 / bf16), attention (flash / naive),
 // seed, threads, repeats, warmup.
 //   unet:         batch (2 = one image with classifier-free guidance), latent (h = w), tokens,
-//                 timestep
+//                 timestep; deepcache_branch >= 0 (default -1: off) times DeepCache's full and
+//                 partial calls instead, and with `schedules` ([{scheduler, steps}], configs from
+//                 the pipeline folder above `folder`) and `intervals` derives the UNet time per
+//                 image of each schedule and cache interval (deepcache_estimates)
 //   text_encoder: batch (sequences of max_position_embeddings token ids)
 //   vae_decode:   batch, latent (h = w); AutoencoderKL or AutoencoderTiny by config _class_name,
 //                 decoder only
@@ -20,6 +23,8 @@
 #include "models/autoencoder_tiny.h"
 #include "models/clip_text_model.h"
 #include "models/unet_2d_condition_model.h"
+#include "models/unet_deep_cache.h"
+#include "schedulers/scheduler.h"
 
 namespace sdfast::bench::detail {
 
@@ -64,6 +69,81 @@ std::string config_path(const Job& job) {
   return (fs::path(param<std::string>(job, "folder")) / "config.json").string();
 }
 
+// DeepCache: params.repeats full calls (timed as usual), then as many partial calls, then the UNet
+// time per image each schedule x interval implies (calls counted with the pipeline's rule).
+void time_deepcache_calls(const Job& job, Runtime& rt, const models::UNet2DConditionModel& unet,
+                          const Tensor& sample, double timestep, const Tensor& context, int branch,
+                          nlohmann::json& result) {
+  models::UNetDeepCache cache(models::make_deepcache_plan(unet.block_layout(), branch));
+  const std::vector<double> t{timestep};
+  const auto full = [&] { unet.forward(rt, sample, t, context, cache, true); };
+  const auto partial = [&] { unet.forward(rt, sample, t, context, cache, false); };
+  time_calls(
+      job, rt.threads(),
+      [&] {
+        full();
+        partial();
+      },
+      full, result);
+  std::vector<double> wall, cpu;
+  for (int i = 0; i < param<int>(job, "repeats"); ++i) {
+    Stopwatch sw;
+    partial();
+    wall.push_back(sw.wall_s());
+    cpu.push_back(sw.cpu_s());
+    std::fprintf(stderr, "  [%s] partial call %d: %.3f s wall, %.3f s cpu\n", job.id.c_str(), i + 1,
+                 wall.back(), cpu.back());
+  }
+  result["deepcache_branch"] = branch;
+  result["partial_wall_s"] = wall;
+  result["partial_cpu_s"] = cpu;
+  result["partial_median_s"] = median(wall);
+  const double full_s = result["median_s"].get<double>(), partial_s = median(wall);
+  std::vector<double> full_cpu = result["cpu_s"].get<std::vector<double>>();
+  const double full_cpu_s = median(full_cpu), partial_cpu_s = median(cpu);
+  result["full_cpu_median_s"] = full_cpu_s;
+  result["partial_cpu_median_s"] = partial_cpu_s;
+
+  nlohmann::json estimates = nlohmann::json::array();
+  const fs::path pipeline_dir = fs::path(param<std::string>(job, "folder")).parent_path();
+  const nlohmann::json schedules = job.params.value("schedules", nlohmann::json::array());
+  const std::vector<int> intervals =
+      job.params.value("intervals", nlohmann::json::array()).get<std::vector<int>>();
+  for (const nlohmann::json& s : schedules) {
+    if (!s.is_object() || !s.contains("scheduler") || !s.contains("steps") ||
+        !s["scheduler"].is_string() || !s["steps"].is_number_integer())
+      fail_argument("bench job '", job.id, "': schedules entries are {scheduler, steps}, got ",
+                    s.dump());
+    const std::string name = s["scheduler"].get<std::string>();
+    const int steps = s["steps"].get<int>();
+    auto scheduler = make_scheduler(
+        name, Config::load((pipeline_dir / "scheduler" / "scheduler_config.json").string()));
+    scheduler->set_timesteps(steps);
+    const std::vector<double> timesteps = scheduler->timesteps();
+    const int calls = int(timesteps.size());
+    for (int interval : intervals) {
+      models::DeepCacheSchedule schedule(interval, timesteps);
+      int full_calls = 0;
+      for (double ts : timesteps) full_calls += schedule.next_call_is_full(ts);
+      const int partial_calls = calls - full_calls;
+      const double cached = full_calls * full_s + partial_calls * partial_s;
+      const double cached_cpu = full_calls * full_cpu_s + partial_calls * partial_cpu_s;
+      estimates.push_back({{"scheduler", name},
+                           {"steps", steps},
+                           {"interval", interval},
+                           {"calls", calls},
+                           {"full_calls", full_calls},
+                           {"uncached_unet_s", calls * full_s},
+                           {"cached_unet_s", cached},
+                           {"speedup", calls * full_s / cached},
+                           {"uncached_unet_cpu_s", calls * full_cpu_s},
+                           {"cached_unet_cpu_s", cached_cpu},
+                           {"speedup_cpu", calls * full_cpu_s / cached_cpu}});
+    }
+  }
+  result["deepcache_estimates"] = estimates;
+}
+
 }  // namespace
 
 nlohmann::json run_unet_job(const Job& job) {
@@ -80,8 +160,13 @@ nlohmann::json run_unet_job(const Job& job) {
   const auto& c = unet.config();
   const Tensor sample = randn({batch, c.in_channels, latent, latent}, seed + 1);
   const Tensor context = randn({batch, tokens, c.cross_attention_dim.at(0)}, seed + 2);
-  const auto forward = [&] { unet.forward(rt, sample, timestep, context); };
-  time_calls(job, rt.threads(), forward, forward, result);
+  const int branch = param<int>(job, "deepcache_branch", -1);
+  if (branch >= 0) {
+    time_deepcache_calls(job, rt, unet, sample, timestep, context, branch, result);
+  } else {
+    const auto forward = [&] { unet.forward(rt, sample, timestep, context); };
+    time_calls(job, rt.threads(), forward, forward, result);
+  }
   result["parameters"] = unet.num_parameters();
   result["sample_shape"] = sample.shape();
   result["context_shape"] = context.shape();

@@ -5,6 +5,7 @@
 // vae_dtype ("" = dtype), scheduler, steps, images (num_images_per_prompt), size (height = width),
 // attention, prompt, seed, threads, repeats, warmup, estimate_from_steps (0: run all `steps`),
 // strength (absent: text-to-image; else img2img from a synthetic init image at that strength).
+// deepcache (cache interval, 0: off) and deepcache_branch (DeepCache rows: full runs only).
 //
 // With estimate_from_steps = k > 0 each repetition runs k steps end to end (text encoder, k steps,
 // VAE decode) and reports latency = measured total - time in the k steps + (model evaluations of
@@ -66,6 +67,11 @@ nlohmann::json run_pipeline_job(const Job& job) {
   if (estimate < 0 || estimate > steps)
     fail_argument("bench job '", job.id, "': estimate_from_steps must be 0..", steps, ", got ",
                   estimate);
+  const int deepcache = param<int>(job, "deepcache", 0);
+  if (deepcache > 1 && estimate > 0)
+    fail_argument("bench job '", job.id,
+                  "': a DeepCache run mixes full and partial UNet calls and "
+                  "cannot be extrapolated from a few steps (estimate_from_steps must be 0)");
 
   PipelineOptions opt;
   opt.dtype = param<std::string>(job, "dtype");
@@ -104,14 +110,17 @@ nlohmann::json run_pipeline_job(const Job& job) {
     // At least one step must run when only a few are measured (estimate_from_steps).
     while (int(request.num_inference_steps * *strength) < 1) ++request.num_inference_steps;
   }
+  request.deepcache_interval = deepcache;
+  request.deepcache_branch_id = param<int>(job, "deepcache_branch", 0);
   // Warm-up: the same shapes (batch, size, decode) with at most two steps creates every oneDNN
   // primitive and packs every weight the timed runs use.
   GenerateRequest warm = request;
   warm.num_inference_steps = std::min(request.num_inference_steps, strength ? request.num_inference_steps : 2);
 
   const int evaluations = model_evaluations(model, scheduler, steps, strength);
-  std::vector<double> latency, measured, text_encoder, encode, decode, step_median;
-  int measured_evaluations = 0;
+  std::vector<double> latency, measured, text_encoder, encode, decode, step_median, full_median,
+      partial_median;
+  int measured_evaluations = 0, full_calls = 0;
   const auto run = [&] {
     const GenerateResult r = pipe->generate(request);
     const GenerateTimings& t = r.timings;
@@ -124,6 +133,18 @@ nlohmann::json run_pipeline_job(const Job& job) {
     encode.push_back(t.vae_encode_s);
     decode.push_back(t.vae_decode_s);
     step_median.push_back(median(t.unet_steps_s));
+    if (deepcache > 1) {  // DeepCache: full and partial UNet calls separately
+      std::vector<double> full, partial;
+      for (size_t i = 0; i < t.unet_steps_s.size(); ++i)
+        (std::find(t.deepcache_full_calls.begin(), t.deepcache_full_calls.end(), int(i)) !=
+                 t.deepcache_full_calls.end()
+             ? full
+             : partial)
+            .push_back(t.unet_steps_s[i]);
+      full_calls = int(full.size());
+      if (!full.empty()) full_median.push_back(median(full));
+      if (!partial.empty()) partial_median.push_back(median(partial));
+    }
     latency.push_back(estimate > 0 ? t.total_s - in_steps + evaluations * step_median.back()
                                    : t.total_s);
   };
@@ -146,6 +167,13 @@ nlohmann::json run_pipeline_job(const Job& job) {
     result["vae_encode_s"] = encode;
   }
   result["unet_step_median_s"] = step_median;
+  if (deepcache > 1) {
+    result["deepcache"] = deepcache;
+    result["deepcache_branch"] = request.deepcache_branch_id;
+    result["unet_full_calls"] = full_calls;
+    result["unet_full_step_median_s"] = full_median;
+    result["unet_partial_step_median_s"] = partial_median;
+  }
   return result;
 }
 

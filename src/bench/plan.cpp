@@ -131,13 +131,17 @@ std::string table_title(const std::string& table, bool quick) {
     return "Table 2: " + std::to_string(s.t2_images) + " images " + size + ", " +
            std::to_string(s.t2_steps) + " PNDM steps, guidance 7.5, bf16: distilled models";
   if (table == "table3") return "Table 3: components at " + size;
+  if (table == "table4")
+    return "Table 4: DeepCache, 1 image " + size +
+           ", guidance 7.5: seconds per image with cache "
+           "interval N against no caching (branch 0)";
   fail("unknown table '", table, "'");
 }
 
 std::vector<Row> make_plan(const BenchOptions& o, const ModelPaths& models) {
-  if (o.tables.empty()) fail_argument("--tables: choose at least one of 1, 2, 3");
+  if (o.tables.empty()) fail_argument("--tables: choose at least one of 1, 2, 3, 4");
   for (int t : o.tables)
-    if (t < 1 || t > 3) fail_argument("--tables: tables are 1, 2 and 3, got ", t);
+    if (t < 1 || t > 4) fail_argument("--tables: tables are 1, 2, 3 and 4, got ", t);
   if (o.repeats < 1 || o.repeats > 100) fail_argument("--repeats must be 1..100, got ", o.repeats);
   if (o.warmup < 0 || o.warmup > 10) fail_argument("--warmup must be 0..10, got ", o.warmup);
   if (o.threads < 0 || o.threads > 1024)
@@ -380,6 +384,69 @@ std::vector<Row> make_plan(const BenchOptions& o, const ModelPaths& models) {
                params({{"folder", models.extra_text_encoder}, {"dtype", "bf16"}, {"batch", 1}})};
       add(r);
     }
+  }
+  if (tables.count(4)) {
+    // DeepCache (branch 0). First, per model and dtype, one UNet job timing full and partial
+    // calls, from which the UNet time per image of every schedule and interval follows (cheap);
+    // with deepcache_full_runs also every combination end to end, bf16 first (a run cut short
+    // still has the half-precision half), never extrapolated.
+    const struct {
+      const char* key;
+      const char* label;
+      const std::string& model;
+      const std::string& vae;
+    } t4_models[] = {{"sd15", "SD1.5", models.sd15, std::string()},
+                     {"bk-small", "BK-SDM-small", models.bk_small, models.bk_small_vae}};
+    const struct {
+      const char* key;
+      const char* name;
+      const char* label;
+      int steps;
+    } t4_schedulers[] = {{"ddim", "DDIMScheduler", "DDIM", s.t1_steps},
+                         {"pndm", "PNDMScheduler", "PNDM", s.t2_steps}};
+    nlohmann::json schedules = nlohmann::json::array();
+    for (const auto& sch : t4_schedulers)
+      schedules.push_back({{"scheduler", sch.name}, {"steps", sch.steps}});
+    for (const std::string dtype : {"bf16", "f32"})
+      for (const auto& m : t4_models) {
+        Row r;
+        r.table = "table4";
+        r.section = "unet";
+        r.label = str_cat(m.label, " UNet (batch 2), ", dtype_label(dtype));
+        r.job = {"t4.unet." + std::string(m.key) + "." + dtype, "unet",
+                 params({{"folder", (fs::path(m.model) / "unet").string()},
+                         {"dtype", dtype},
+                         {"attention", "flash"},
+                         {"batch", 2},
+                         {"latent", s.latent},
+                         {"tokens", 77},
+                         {"deepcache_branch", 0},
+                         {"schedules", schedules},
+                         {"intervals", {2, 3, 5}}})};
+        add(r);
+      }
+    if (o.deepcache_full_runs)
+      for (const std::string dtype : {"bf16", "f32"})
+        for (const auto& m : t4_models)
+          for (const auto& sch : t4_schedulers) {
+            const std::string group = "t4." + std::string(m.key) + "." + sch.key + "." + dtype;
+            for (int interval : {0, 2, 3, 5}) {
+              Row r;
+              r.table = "table4";
+              r.section = group;
+              r.label = str_cat(
+                  m.label, ", ", sch.steps, " ", sch.label, ", ", dtype_label(dtype),
+                  interval == 0 ? ", no caching" : ", DeepCache N=" + std::to_string(interval));
+              nlohmann::json p = pipeline(m.model, m.vae, dtype, sch.name, sch.steps, 1);
+              p["estimate_from_steps"] = 0;
+              p["deepcache"] = interval;
+              p["deepcache_branch"] = 0;
+              r.job = {interval == 0 ? group + ".off" : group + ".n" + std::to_string(interval),
+                       "pipeline", p};
+              r.baseline = group + ".off";
+              add(r);
+            }
+          }
   }
   return rows;
 }

@@ -14,7 +14,7 @@ using json = nlohmann::json;
 
 namespace {
 
-const char* const kTables[] = {"roofline", "table1", "table2", "table3"};
+const char* const kTables[] = {"roofline", "table1", "table2", "table3", "table4"};
 
 std::optional<double> number(const json& j, const char* key) {
   if (j.is_object() && j.contains(key) && j[key].is_number()) return j[key].get<double>();
@@ -86,6 +86,11 @@ void add_derived(json& r, const Row& row, const std::map<std::string, double>& r
     r["unet_evaluations"] = res.is_object() && res.contains("unet_evaluations")
                                 ? res["unet_evaluations"]
                                 : json(nullptr);
+    if (res.is_object() && res.contains("unet_full_calls")) {  // DeepCache rows
+      r["unet_full_calls"] = res["unet_full_calls"];
+      r["unet_full_step_s"] = or_null(median_of(res, "unet_full_step_median_s"));
+      r["unet_partial_step_s"] = or_null(median_of(res, "unet_partial_step_median_s"));
+    }
   }
   if (row.job.kind == "matmul") r["gflops"] = or_null(number(res, "gflops_median"));
   if (row.job.kind == "attention") r["gflops"] = or_null(number(res, "gflops"));
@@ -241,6 +246,7 @@ json make_report_json(const RunInfo& run, const std::vector<Measured>& measured)
                    {"estimate_from_steps", o.estimate_from_steps},
                    {"quick", o.quick},
                    {"extra_models", o.extra_models},
+                   {"deepcache_full_runs", o.deepcache_full_runs},
                    {"models_dir", o.models_dir},
                    {"threads", o.threads}}},
                  {"machine", run.machine.to_json()},
@@ -399,6 +405,69 @@ std::string render_markdown(const json& report) {
         md << "| " << r["label"].get<std::string>() << " | " << status_or(r, seconds(r["median_s"]))
            << " | " << gflops(r.value("gflops", json())) << " | " << mib(working) << " | "
            << mib(r["peak_rss_mb"]) << " | " << time_vs << " | " << mem_vs << " |\n";
+      }
+    }
+  }
+  if (report.contains("table4") && !rows_of("table4").empty()) {
+    title("table4");
+    bool unet_rows = false, full_runs = false;
+    for (const json& r : rows_of("table4")) (r["section"] == "unet" ? unet_rows : full_runs) = true;
+    if (unet_rows) {
+      md << "UNet calls with guidance (batch 2) at the table's size: a full call runs the whole UNet "
+            "and stores DeepCache's features, a partial call runs the shallow branch only. The "
+            "UNet time per image = full calls x full call + partial calls x partial call (calls "
+            "counted with the pipeline's rule, PNDM's duplicated timestep included); text "
+            "encoder and VAE decode (the same with and without caching) are not in it. Speed-up "
+            "by wall time and, less sensitive to a shared machine, by CPU time.\n\n"
+            "| UNet | full call | partial call | partial / full | CPU use (load) |\n"
+            "|---|---|---|---|---|\n";
+      for (const json& r : rows_of("table4")) {
+        if (r["section"] != "unet") continue;
+        const json& res = r["result"];
+        const std::optional<double> partial = number(res, "partial_median_s");
+        md << "| " << r["label"].get<std::string>() << " | " << status_or(r, seconds(r["median_s"]))
+           << " | " << (partial ? seconds(*partial) : "-") << " | "
+           << (partial && r["median_s"].is_number()
+                   ? format("%.3f", *partial / r["median_s"].get<double>())
+                   : "-")
+           << " | " << cpu(r) << " |\n";
+      }
+      md << "\n| UNet | schedule | N | full / all calls | UNet s per image, uncached | with "
+            "DeepCache | speed-up (wall) | speed-up (CPU time) |\n"
+            "|---|---|---|---|---|---|---|---|\n";
+      for (const json& r : rows_of("table4")) {
+        if (r["section"] != "unet" || !r["result"].is_object() ||
+            !r["result"].contains("deepcache_estimates"))
+          continue;
+        for (const json& e : r["result"]["deepcache_estimates"])
+          md << "| " << r["label"].get<std::string>() << " | " << e["steps"].dump() << " "
+             << e["scheduler"].get<std::string>() << " | " << e["interval"].dump() << " | "
+             << e["full_calls"].dump() << " / " << e["calls"].dump() << " | "
+             << seconds(e["uncached_unet_s"]) << " | " << seconds(e["cached_unet_s"]) << " | "
+             << ratio(e["speedup"]) << " | " << ratio(e["speedup_cpu"]) << " |\n";
+      }
+    }
+    if (full_runs) {
+      if (unet_rows) md << "\n";
+      md << "End to end. Full calls run the whole UNet; partial calls only DeepCache's shallow "
+            "branch. Speed-up "
+            "= latency without caching / latency with it, same model, scheduler and dtype.\n\n"
+            "| setup | latency | speed-up | full / all UNet calls | full step | partial step | "
+            "peak RSS | CPU use (load) |\n|---|---|---|---|---|---|---|---|\n";
+      for (const json& r : rows_of("table4")) {
+        if (r["section"] == "unet") continue;
+        const json full = r.value("unet_full_calls", json());
+        const json all = r.value("unet_evaluations", json());
+        md << "| " << r["label"].get<std::string>() << " | " << status_or(r, seconds(r["median_s"]))
+           << " | " << ratio(r["speedup"]) << " | "
+           << (full.is_number() && all.is_number() ? full.dump() + " / " + all.dump()
+               : all.is_number()                   ? all.dump() + " / " + all.dump()
+                                                   : std::string("-"))
+           << " | "
+           << seconds(full.is_number() ? r.value("unet_full_step_s", json())
+                                       : r.value("unet_step_s", json()))
+           << " | " << seconds(r.value("unet_partial_step_s", json())) << " | "
+           << mib(r["peak_rss_mb"]) << " | " << cpu(r) << " |\n";
       }
     }
   }

@@ -22,6 +22,7 @@ void run_pipeline(CaseRun& run);  // kind_pipeline.cpp
 void run_img2img(CaseRun& run);   // kind_img2img.cpp
 void run_inpaint(CaseRun& run);   // kind_inpaint.cpp
 void run_lora(CaseRun& run);      // kind_lora.cpp
+void run_deepcache(CaseRun& run);  // kind_deepcache.cpp
 
 // The handler for `kind`, or nullptr when the kind is not implemented (reported UNSUPPORTED).
 KindHandler find_kind(const std::string& kind);

@@ -1,5 +1,7 @@
 #include "golden/pipeline_case.h"
 
+#include <optional>
+
 #include "core/error.h"
 
 namespace sdfast::golden {
@@ -58,6 +60,21 @@ Image case_image(const GoldenCase& c, const std::string& name) {
   for (int64_t i = 0; i < t.dim(1) * t.dim(2); ++i)
     for (int c3 = 0; c3 < 3; ++c3) im.rgb.push_back(p[i * t.dim(3) + (t.dim(3) == 3 ? c3 : 0)]);
   return im;
+}
+
+Tensor embeds_like_case(const GoldenCase& c, const std::string& name, const Tensor& embeds,
+                        int per_prompt) {
+  const Tensor want = c.tensor(name);
+  if (per_prompt <= 1 || want.ndim() != 3 || want.dim(0) != embeds.dim(0) * per_prompt)
+    return embeds;
+  const Tensor e = embeds.to(DType::F32);
+  const int64_t row = e.numel() / e.dim(0);
+  Tensor out = Tensor::empty(want.shape(), DType::F32);
+  float* dst = out.data<float>();
+  for (int64_t r = 0; r < e.dim(0); ++r)
+    for (int k = 0; k < per_prompt; ++k)
+      dst = std::copy(e.data<float>() + r * row, e.data<float>() + (r + 1) * row, dst);
+  return out;
 }
 
 }  // namespace sdfast::golden

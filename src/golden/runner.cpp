@@ -24,6 +24,7 @@ constexpr KindEntry kKinds[] = {
     {"img2img", run_img2img},
     {"inpaint", run_inpaint},
     {"lora", run_lora},
+    {"deepcache", run_deepcache},
     {"text_encoder", run_text_encoder},
     {"vae_decode", run_vae_decode},
     {"vae_encode", run_vae_encode},

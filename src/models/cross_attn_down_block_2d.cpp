@@ -16,14 +16,16 @@ CrossAttnDownBlock2D::CrossAttnDownBlock2D(Runtime& rt, const Weights& w,
                                c.downsample_padding);
 }
 
-Tensor CrossAttnDownBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
-                                     const Tensor& context, std::vector<Tensor>& skips) const {
+Tensor CrossAttnDownBlock2D::forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb,
+                                            const Tensor& context, std::vector<Tensor>& skips,
+                                            int layers) const {
   Tensor h = x;
-  for (size_t i = 0; i < resnets_.size(); ++i) {
+  for (size_t i = 0; i < resnets_.size() && int(i) < layers; ++i) {
     h = resnets_[i].forward(rt, h, &temb);
     h = attentions_[i].forward(rt, h, context);
     skips.push_back(h);
   }
+  if (layers <= num_resnets()) return h;
   for (const Downsample2D& down : downsamplers_) {
     h = down.forward(rt, h);
     skips.push_back(h);

@@ -16,9 +16,13 @@ class CrossAttnDownBlock2D final : public UNetDownBlock {
   // Weights under `w` ("down_blocks.i"): resnets.j, attentions.j, downsamplers.0.
   CrossAttnDownBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& config);
 
-  // x: [N, H, W, in] -> [N, H', W', out]; pushes num_layers (+1 with a downsampler) skips.
-  Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
-                 std::vector<Tensor>& skips) const override;
+  // x: [N, H, W, in] -> [N, H', W', out]; runs the first `layers` layers (resnet + attention j, then the
+  // downsampler), pushing one skip each.
+  Tensor forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
+                        std::vector<Tensor>& skips, int layers) const override;
+  int num_resnets() const override { return int(resnets_.size()); }
+  bool has_attentions() const override { return true; }
+  bool has_downsampler() const override { return !downsamplers_.empty(); }
   void collect_layers(ops::LayerSet& out) override;
 
  private:

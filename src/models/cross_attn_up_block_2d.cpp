@@ -2,6 +2,8 @@
 // v0.26.3.
 #include "models/cross_attn_up_block_2d.h"
 
+#include <algorithm>
+
 #include "ops/elementwise.h"
 
 namespace sdfast::models {
@@ -18,15 +20,17 @@ CrossAttnUpBlock2D::CrossAttnUpBlock2D(Runtime& rt, const Weights& w, const UNet
     upsamplers_.emplace_back(rt, w["upsamplers"][0], c.out_channels, c.out_channels);
 }
 
-Tensor CrossAttnUpBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
-                                   const Tensor& context, std::vector<Tensor>& skips,
-                                   int64_t upsample_h, int64_t upsample_w) const {
+Tensor CrossAttnUpBlock2D::forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb,
+                                          const Tensor& context, std::vector<Tensor>& skips,
+                                          int first, int end, int64_t upsample_h,
+                                          int64_t upsample_w) const {
   Tensor h = x;
-  for (size_t i = 0; i < resnets_.size(); ++i) {
+  for (int i = std::max(first, 0); i < end && i < num_resnets(); ++i) {
     h = ops::concat_last(rt, h, pop_skip(skips, h));
-    h = resnets_[i].forward(rt, h, &temb);
-    h = attentions_[i].forward(rt, h, context);
+    h = resnets_[size_t(i)].forward(rt, h, &temb);
+    h = attentions_[size_t(i)].forward(rt, h, context);
   }
+  if (end < num_resnets()) return h;
   for (const Upsample2D& up : upsamplers_) h = up.forward(rt, h, upsample_h, upsample_w);
   return h;
 }

@@ -13,13 +13,15 @@ DownBlock2D::DownBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& c
                                c.downsample_padding);
 }
 
-Tensor DownBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
-                            const Tensor& /*context*/, std::vector<Tensor>& skips) const {
+Tensor DownBlock2D::forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb,
+                                   const Tensor& /*context*/, std::vector<Tensor>& skips,
+                                   int layers) const {
   Tensor h = x;
-  for (const ResnetBlock2D& resnet : resnets_) {
-    h = resnet.forward(rt, h, &temb);
+  for (size_t i = 0; i < resnets_.size() && int(i) < layers; ++i) {
+    h = resnets_[i].forward(rt, h, &temb);
     skips.push_back(h);
   }
+  if (layers <= num_resnets()) return h;
   for (const Downsample2D& down : downsamplers_) {
     h = down.forward(rt, h);
     skips.push_back(h);

@@ -45,12 +45,23 @@ ResnetBlock2DConfig block_resnet_config(const UNetBlockConfig& c, int in_channel
 Transformer2DModelConfig block_transformer_config(const UNetBlockConfig& c, int channels);
 
 // A down block: x [N, H, W, in] -> [N, H', W', out]; appends its outputs (one per resnet, and the
-// downsampler's) to `skips`, Diffusers' `res_samples`.
+// downsampler's) to `skips`, Diffusers' `res_samples`. Its layers, in order: resnet j (with
+// attention j) for j < num_resnets(), then the downsampler.
 class UNetDownBlock {
  public:
   virtual ~UNetDownBlock() = default;
-  virtual Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
-                         std::vector<Tensor>& skips) const = 0;
+  Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
+                 std::vector<Tensor>& skips) const {
+    return forward_layers(rt, x, temb, context, skips, num_layers());
+  }
+  // Runs only the first `layers` layers (DeepCache's shallow branch).
+  virtual Tensor forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb,
+                                const Tensor& context, std::vector<Tensor>& skips,
+                                int layers) const = 0;
+  virtual int num_resnets() const = 0;
+  virtual bool has_attentions() const = 0;
+  virtual bool has_downsampler() const = 0;
+  int num_layers() const { return num_resnets() + (has_downsampler() ? 1 : 0); }
   // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
   virtual void collect_layers(ops::LayerSet& out) = 0;
 };
@@ -71,12 +82,21 @@ class UNetMidBlock {
 class UNetUpBlock {
  public:
   virtual ~UNetUpBlock() = default;
-  virtual Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
-                         std::vector<Tensor>& skips, int64_t upsample_h,
-                         int64_t upsample_w) const = 0;
+  Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
+                 std::vector<Tensor>& skips, int64_t upsample_h, int64_t upsample_w) const {
+    return forward_layers(rt, x, temb, context, skips, 0, num_resnets(), upsample_h, upsample_w);
+  }
+  // Runs resnets (with their attentions) [first, end), popping one skip each, then the upsampler
+  // when end == num_resnets(): x is the hidden state entering resnet `first` (DeepCache splits
+  // the block there).
+  virtual Tensor forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb,
+                                const Tensor& context, std::vector<Tensor>& skips, int first,
+                                int end, int64_t upsample_h, int64_t upsample_w) const = 0;
   // Every Linear/Conv2d layer, for LoRA (mutable access: not while the model runs).
   virtual void collect_layers(ops::LayerSet& out) = 0;
   virtual int num_resnets() const = 0;
+  virtual bool has_attentions() const = 0;
+  virtual bool has_upsampler() const = 0;
 };
 
 // Removes and returns the last skip connection; checks that it has the batch and spatial size of

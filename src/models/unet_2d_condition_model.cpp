@@ -135,10 +135,44 @@ UNet2DConditionModel UNet2DConditionModel::from_config_random(Runtime& rt,
       rt, UNet2DConditionModelConfig::load((fs::path(folder) / "config.json").string()), source);
 }
 
+UNetBlockLayout UNet2DConditionModel::block_layout() const {
+  UNetBlockLayout layout;
+  for (const auto& b : down_blocks_)
+    layout.down.push_back({b->num_resnets(), b->has_attentions(), b->has_downsampler()});
+  layout.mid_block = mid_block_ != nullptr;
+  for (const auto& b : up_blocks_)
+    layout.up.push_back({b->num_resnets(), b->has_attentions(), b->has_upsampler()});
+  return layout;
+}
+
 Tensor UNet2DConditionModel::forward(Runtime& rt, const Tensor& sample,
                                      const std::vector<double>& timesteps,
                                      const Tensor& encoder_hidden_states,
                                      const Tensor* timestep_cond) const {
+  return forward_impl(rt, sample, timesteps, encoder_hidden_states, timestep_cond, nullptr, true);
+}
+
+Tensor UNet2DConditionModel::forward(Runtime& rt, const Tensor& sample,
+                                     const std::vector<double>& timesteps,
+                                     const Tensor& encoder_hidden_states, UNetDeepCache& cache,
+                                     bool full, const Tensor* timestep_cond) const {
+  if (!full) {
+    SDFAST_CHECK(cache.filled(), "UNet2DConditionModel: a DeepCache partial call before any full "
+                 "call stored the deep features");
+    SDFAST_CHECK(sample.shape() == cache.sample_shape, "UNet2DConditionModel: DeepCache features "
+                 "were stored for a sample of ", shape_str(cache.sample_shape), ", this call has ",
+                 sample.describe());
+  } else {
+    cache.sample_shape = sample.shape();
+  }
+  return forward_impl(rt, sample, timesteps, encoder_hidden_states, timestep_cond, &cache, full);
+}
+
+Tensor UNet2DConditionModel::forward_impl(Runtime& rt, const Tensor& sample,
+                                          const std::vector<double>& timesteps,
+                                          const Tensor& encoder_hidden_states,
+                                          const Tensor* timestep_cond, UNetDeepCache* cache,
+                                          bool full) const {
   const UNet2DConditionModelConfig& c = config_;
   SDFAST_CHECK(sample.ndim() == 4 && sample.dim(1) == c.in_channels && sample.dim(0) > 0 &&
                    sample.dim(2) > 0 && sample.dim(3) > 0,
@@ -199,12 +233,27 @@ Tensor UNet2DConditionModel::forward(Runtime& rt, const Tensor& sample,
   // 2. pre-process
   x = conv_in_.forward(rt, x);
 
-  // 3. down
+  // 3. down (a DeepCache partial call runs the shallow prefix and appends the stored skips)
+  const bool partial = cache != nullptr && !full;
   std::vector<Tensor> skips{x};
-  for (const auto& block : down_blocks_) x = block->forward(rt, x, emb, context, skips);
+  if (!partial) {
+    for (const auto& block : down_blocks_) x = block->forward(rt, x, emb, context, skips);
+    if (cache != nullptr)
+      cache->deep_skips.assign(skips.begin() + std::ptrdiff_t(cache->plan.fresh_skips), skips.end());
+  } else {
+    const DeepCachePlan& plan = cache->plan;
+    for (int i = 0; i < plan.down_full_blocks; ++i)
+      x = down_blocks_[size_t(i)]->forward(rt, x, emb, context, skips);
+    if (plan.down_partial_layers > 0)
+      x = down_blocks_[size_t(plan.down_full_blocks)]->forward_layers(rt, x, emb, context, skips,
+                                                                      plan.down_partial_layers);
+    SDFAST_CHECK(skips.size() == plan.fresh_skips, "UNet2DConditionModel: DeepCache plan expects ",
+                 plan.fresh_skips, " fresh skip connections, the down path made ", skips.size());
+    skips.insert(skips.end(), cache->deep_skips.begin(), cache->deep_skips.end());
+  }
 
-  // 4. mid
-  if (mid_block_) x = mid_block_->forward(rt, x, emb, context);
+  // 4. mid (reused on partial calls: it is inside the stored up input)
+  if (mid_block_ && !partial) x = mid_block_->forward(rt, x, emb, context);
 
   // 5. up: when the input size is not a multiple of the total downsampling, each upsampler is told
   // the size of the skip connection it meets next (Diffusers' forward_upsample_size).
@@ -220,7 +269,23 @@ Tensor UNet2DConditionModel::forward(Runtime& rt, const Tensor& sample,
       up_h = next.dim(1);
       up_w = next.dim(2);
     }
-    x = up_blocks_[i]->forward(rt, x, emb, context, skips, up_h, up_w);
+    if (cache == nullptr || int(i) > cache->plan.up_block) {
+      x = up_blocks_[i]->forward(rt, x, emb, context, skips, up_h, up_w);
+      continue;
+    }
+    // DeepCache: up blocks before plan.up_block and the first resnets of that one are the deep
+    // branch. A full call runs them and stores the hidden state where the shallow branch
+    // resumes; a partial call drops their skip connections and resumes from the stored state.
+    const int first = int(i) < cache->plan.up_block ? int(take) : cache->plan.up_first_layer;
+    if (full) {
+      x = up_blocks_[i]->forward_layers(rt, x, emb, context, skips, 0, first, up_h, up_w);
+      if (int(i) == cache->plan.up_block) cache->up_input = x;
+    } else {
+      skips.resize(skips.size() - size_t(first));
+      if (int(i) == cache->plan.up_block && !cache->plan.up_input_fresh) x = cache->up_input;
+    }
+    if (int(i) == cache->plan.up_block)
+      x = up_blocks_[i]->forward_layers(rt, x, emb, context, skips, first, int(take), up_h, up_w);
   }
 
   // 6. post-process

@@ -22,6 +22,7 @@
 #include "io/weights.h"
 #include "models/embeddings.h"
 #include "models/unet_2d_blocks.h"
+#include "models/unet_deep_cache.h"
 #include "ops/conv2d.h"
 #include "ops/norm.h"
 
@@ -101,6 +102,15 @@ class UNet2DConditionModel {
                  const Tensor& encoder_hidden_states, const Tensor* timestep_cond = nullptr) const {
     return forward(rt, sample, std::vector<double>{timestep}, encoder_hidden_states, timestep_cond);
   }
+  // DeepCache (models/unet_deep_cache.h): a full call (`full`) runs everything and stores the deep
+  // features in `cache`; a partial call runs only the shallow branch of cache.plan and reuses the
+  // stored features (the same batch and size as the full call that stored them).
+  Tensor forward(Runtime& rt, const Tensor& sample, const std::vector<double>& timesteps,
+                 const Tensor& encoder_hidden_states, UNetDeepCache& cache, bool full,
+                 const Tensor* timestep_cond = nullptr) const;
+
+  // Block structure, for DeepCache plans.
+  UNetBlockLayout block_layout() const;
 
   const UNet2DConditionModelConfig& config() const { return config_; }
   // Number of parameters (weight elements) the model loaded.
@@ -109,6 +119,10 @@ class UNet2DConditionModel {
   void collect_layers(ops::LayerSet& out);
 
  private:
+  Tensor forward_impl(Runtime& rt, const Tensor& sample, const std::vector<double>& timesteps,
+                      const Tensor& encoder_hidden_states, const Tensor* timestep_cond,
+                      UNetDeepCache* cache, bool full) const;
+
   UNet2DConditionModelConfig config_;
   int num_upsamplers_ = 0;
   int64_t num_parameters_ = 0;

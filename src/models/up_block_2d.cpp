@@ -1,6 +1,8 @@
 // Reference: diffusers/src/diffusers/models/unets/unet_2d_blocks.py (UpBlock2D), v0.26.3.
 #include "models/up_block_2d.h"
 
+#include <algorithm>
+
 #include "ops/elementwise.h"
 
 namespace sdfast::models {
@@ -16,14 +18,15 @@ UpBlock2D::UpBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& c) {
     upsamplers_.emplace_back(rt, w["upsamplers"][0], c.out_channels, c.out_channels);
 }
 
-Tensor UpBlock2D::forward(Runtime& rt, const Tensor& x, const Tensor& temb,
-                          const Tensor& /*context*/, std::vector<Tensor>& skips, int64_t upsample_h,
-                          int64_t upsample_w) const {
+Tensor UpBlock2D::forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb,
+                                 const Tensor& /*context*/, std::vector<Tensor>& skips, int first,
+                                 int end, int64_t upsample_h, int64_t upsample_w) const {
   Tensor h = x;
-  for (const ResnetBlock2D& resnet : resnets_) {
+  for (int i = std::max(first, 0); i < end && i < num_resnets(); ++i) {
     h = ops::concat_last(rt, h, pop_skip(skips, h));
-    h = resnet.forward(rt, h, &temb);
+    h = resnets_[size_t(i)].forward(rt, h, &temb);
   }
+  if (end < num_resnets()) return h;
   for (const Upsample2D& up : upsamplers_) h = up.forward(rt, h, upsample_h, upsample_w);
   return h;
 }

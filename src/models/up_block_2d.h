@@ -16,11 +16,15 @@ class UpBlock2D final : public UNetUpBlock {
   // (j == 0 ? prev_output_channel : out_channels) + (j == last ? in_channels : out_channels).
   UpBlock2D(Runtime& rt, const Weights& w, const UNetBlockConfig& config);
 
-  // x: [N, H, W, prev_output_channel] -> [N, H', W', out]; `context` is not used.
-  Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
-                 std::vector<Tensor>& skips, int64_t upsample_h, int64_t upsample_w) const override;
+  // x: resnet `first`'s input ([N, H, W, prev_output_channel] when first == 0) -> [N, H', W', out];
+  // `context` is not used.
+  Tensor forward_layers(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor& context,
+                        std::vector<Tensor>& skips, int first, int end, int64_t upsample_h,
+                        int64_t upsample_w) const override;
   void collect_layers(ops::LayerSet& out) override;
   int num_resnets() const override { return int(resnets_.size()); }
+  bool has_attentions() const override { return false; }
+  bool has_upsampler() const override { return !upsamplers_.empty(); }
 
  private:
   std::vector<ResnetBlock2D> resnets_;

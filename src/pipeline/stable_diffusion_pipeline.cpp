@@ -255,6 +255,11 @@ void StableDiffusionPipeline::check_request(const GenerateRequest& r, int height
       fail_argument("give one generator state per image (", images, "), got ", r.generator_states.size());
   }
   if (!(r.eta >= 0 && r.eta <= 1)) fail_argument("eta must be between 0 and 1, got ", r.eta);
+  if (r.deepcache_interval < 0 || r.deepcache_interval > 1000)
+    fail_argument("deepcache_interval must be between 0 and 1000 (0 or 1: off), got ",
+                  r.deepcache_interval);
+  if (r.deepcache_interval > 1)  // throws naming the valid branch ids of this UNet
+    models::make_deepcache_plan(unet_->block_layout(), r.deepcache_branch_id);
   const int layers = text_encoder_->config().num_hidden_layers;
   if (r.clip_skip < 0 || r.clip_skip >= layers)
     fail_argument("clip_skip must be between 0 and ", layers - 1, " for this text encoder, got ", r.clip_skip);
@@ -362,7 +367,8 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   };
 
   // 4. Denoising loop: guidance batched into one UNet call, unconditional half first. img2img and
-  // inpainting run the tail of the schedule that `strength` selects.
+  // inpainting run the tail of the schedule that `strength` selects. DeepCache's features live in
+  // this run, not in the model.
   const std::vector<double> timesteps(scheduler->timesteps().begin() + std::ptrdiff_t(edit ? edit->first_timestep : 0),
                                       scheduler->timesteps().end());
   if (edit) out.timesteps = timesteps;
@@ -371,13 +377,26 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     unet_mask = cfg ? cat0({edit->mask, edit->mask}) : edit->mask;
     unet_masked_image = cfg ? cat0({edit->masked_image_latents, edit->masked_image_latents}) : edit->masked_image_latents;
   }
+  std::optional<models::UNetDeepCache> deep_cache;
+  std::optional<models::DeepCacheSchedule> deep_schedule;
+  if (r.deepcache_interval > 1) {
+    deep_cache.emplace(models::make_deepcache_plan(unet_->block_layout(), r.deepcache_branch_id));
+    deep_schedule.emplace(r.deepcache_interval, timesteps);
+  }
   const float g = float(r.guidance_scale);
   for (size_t step = 0; step < timesteps.size(); ++step) {
     const auto ts = Clock::now();
     const double t = timesteps[step];
     Tensor model_in = scheduler->scale_model_input(cfg ? cat0({latents, latents}) : latents, t);
     if (unet_mask.defined()) model_in = cat_channels({model_in, unet_mask, unet_masked_image});
-    Tensor noise_pred = unet_->forward(*rt_, model_in, t, embeds);
+    Tensor noise_pred;
+    if (deep_cache) {
+      const bool full = deep_schedule->next_call_is_full(t);
+      if (full) out.timings.deepcache_full_calls.push_back(int(step));
+      noise_pred = unet_->forward(*rt_, model_in, {t}, embeds, *deep_cache, full);
+    } else {
+      noise_pred = unet_->forward(*rt_, model_in, t, embeds);
+    }
     if (cfg) {
       const int64_t half = noise_pred.numel() / 2;
       Tensor guided = Tensor::empty(latents.shape(), DType::F32);

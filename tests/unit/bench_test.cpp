@@ -154,7 +154,7 @@ BenchOptions quick_options() {
 TEST(BenchPlan, ValidatesOptions) {
   const ModelPaths models = resolve_models(default_models_dir(true), true, false);
   BenchOptions o = quick_options();
-  o.tables = {4};
+  o.tables = {5};
   EXPECT_THROW(make_plan(o, models), InvalidArgument);
   o.tables = {};
   EXPECT_THROW(make_plan(o, models), InvalidArgument);
@@ -169,6 +169,48 @@ TEST(BenchPlan, ValidatesOptions) {
               resolve_models("/nonexistent-sdfast-models", false, false);
             }).find("/nonexistent-sdfast-models"),
             std::string::npos);
+}
+
+TEST(BenchPlan, DeepCacheTable) {
+  const ModelPaths models = resolve_models(default_models_dir(false), false, false);
+  BenchOptions o;
+  o.tables = {4};
+  o.estimate_from_steps = 2;  // never applied to DeepCache rows
+  const auto table4 = [&] {
+    std::vector<Row> t4;
+    for (const Row& r : make_plan(o, models))
+      if (r.table == "table4") t4.push_back(r);
+    return t4;
+  };
+  // By default: one UNet job per model and dtype, bf16 first.
+  std::vector<Row> t4 = table4();
+  ASSERT_EQ(t4.size(), 4u);
+  for (const Row& r : t4) {
+    EXPECT_EQ(r.job.kind, "unet");
+    EXPECT_EQ(r.job.params["deepcache_branch"], 0);
+    EXPECT_EQ(r.job.params["batch"], 2);
+    EXPECT_EQ(r.job.params["intervals"], nlohmann::json({2, 3, 5}));
+    EXPECT_EQ(r.job.params["schedules"].size(), 2u);
+  }
+  EXPECT_EQ(t4.front().job.params["dtype"], "bf16");
+  EXPECT_EQ(t4.back().job.params["dtype"], "f32");
+  // With full runs: every combination end to end against its uncached run, never extrapolated.
+  o.deepcache_full_runs = true;
+  t4 = table4();
+  ASSERT_EQ(t4.size(), 4u + 32u);  // + 2 dtypes x 2 models x 2 schedulers x {off, 2, 3, 5}
+  EXPECT_EQ(t4[4].job.params["dtype"], "bf16");
+  EXPECT_EQ(t4.back().job.params["dtype"], "f32");
+  for (size_t i = 4; i < t4.size(); ++i) {
+    const Row& r = t4[i];
+    EXPECT_EQ(r.job.kind, "pipeline");
+    EXPECT_EQ(r.job.params["estimate_from_steps"], 0) << r.job.id;
+    EXPECT_EQ(r.job.params["images"], 1) << r.job.id;
+    EXPECT_EQ(r.job.params["size"], 512) << r.job.id;
+    const int n = r.job.params["deepcache"].get<int>();
+    EXPECT_EQ(r.baseline, r.section + ".off") << r.job.id;
+    EXPECT_EQ(r.job.id, n == 0 ? r.section + ".off" : r.section + ".n" + std::to_string(n));
+    EXPECT_EQ(r.job.params["steps"], r.job.params["scheduler"] == "DDIMScheduler" ? 50 : 25);
+  }
 }
 
 TEST(BenchPlan, FullPlanHasTheGuidesRows) {

@@ -188,6 +188,13 @@ std::vector<BadOption> bad_options() {
       {"ClipSkipAbove10", {"--clip-skip", "11"}, {"--clip-skip"}},
       // Allowed by the command line, more than this text encoder has (checked after loading).
       {"ClipSkipAboveTheModelsLayers", {"--clip-skip", "3"}, {"clip_skip", "between 0 and 2", "3"}},
+      {"DeepCacheZero", {"--deepcache", "0"}, {"--deepcache", "'0'", "from 1 to 1000"}},
+      {"DeepCacheNotANumber", {"--deepcache", "fast"}, {"--deepcache", "'fast'"}},
+      {"DeepCacheEmptyBranch", {"--deepcache", "3:"}, {"--deepcache", "branch id"}},
+      // Allowed by the command line, deeper than this UNet's 4 blocks (checked after loading).
+      {"DeepCacheBranchAboveTheModels",
+       {"--deepcache", "3:12"},
+       {"branch id", "between 0 and 11", "12"}},
       {"ThreadsNegative", {"--threads", "-1"}, {"--threads", "-1"}},
       {"ThreadsHuge", {"--threads", "100000"}, {"--threads", "100000"}},
       {"UpscaleZero", {"--upscale", "0"}, {"--upscale"}},
@@ -243,7 +250,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliBadOption, ::testing::ValuesIn(bad_options())
                            return info.param.name;
                          });
 
-TEST(CliBadOptionCount, DistinctBadInputs) { EXPECT_EQ(bad_options().size(), 63u); }
+TEST(CliBadOptionCount, DistinctBadInputs) { EXPECT_EQ(bad_options().size(), 67u); }
 
 TEST(Cli, ABadOptionLeavesAnExistingOutputFolderAsItWas) {
   TempDir tmp;
@@ -431,6 +438,34 @@ TEST(CliOutput, NothingIsWrittenOutsideTheOutputFolder) {
   EXPECT_EQ(joined(tree(tmp.path())),
             "work work/out work/out/00000-0.png work/out/00001-1.png "
             "work/out/00002-2.png work/out/00003-grid.png work/t.json");
+}
+
+TEST(CliDeepCache, AloneMeansIntervalThreeAndIsRecorded) {
+  TempDir tmp;
+  // --deepcache without a value (followed by another option): interval 3, branch 0. The model's
+  // scheduler is PNDM: 7 steps are 8 calls at timestep indices 0, 1, 1, 3, 4, 5, 6, 7.
+  CliRun r = run_sdfast(generate_args("out", {"--steps", "7", "--deepcache", "--timings-json",
+                                              "t.json"}),
+                        tmp.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  nlohmann::json t = nlohmann::json::parse(read_file(tmp / "t.json"));
+  EXPECT_EQ(t["settings"]["deepcache_interval"], 3);
+  EXPECT_EQ(t["settings"]["deepcache_branch_id"], 0);
+  EXPECT_EQ(t["deepcache_full_calls"], nlohmann::json({0, 3, 6}));
+  EXPECT_NE(read_file(tmp / "out/00000-0.png").find("DeepCache: interval 3 branch 0"),
+            std::string::npos);
+  // N:BRANCH (4 steps: calls at indices 0, 1, 1, 3, 4), and off (nothing recorded in the image).
+  r = run_sdfast(generate_args("out", {"--steps", "4", "--deepcache", "2:5", "--timings-json",
+                                       "t.json"}),
+                 tmp.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  t = nlohmann::json::parse(read_file(tmp / "t.json"));
+  EXPECT_EQ(t["deepcache_full_calls"], nlohmann::json({0, 4}));
+  EXPECT_NE(read_file(tmp / "out/00001-0.png").find("DeepCache: interval 2 branch 5"),
+            std::string::npos);
+  r = run_sdfast(generate_args("out", {"--steps", "3"}), tmp.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(tmp / "out/00002-0.png").find("DeepCache"), std::string::npos);
 }
 
 TEST(CliOutput, OutputFolderBelowAFile) {

@@ -1,6 +1,8 @@
 // `sdfast adherence`: the demo model's prompt-adherence check (models/demo/README.md,
 // "Evaluation"). One image per prompt `a COLOR SHAPE on a BG background`, each classified by
-// nearest-palette-colour counting; a hit needs the background and the shape colour right.
+// nearest-palette-colour counting; a hit needs the background and the shape colour right. With
+// --deepcache every prompt is generated with and without caching: both scores, and how far each
+// cached image is from its uncached twin (PSNR, largest pixel difference).
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
@@ -10,12 +12,14 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "commands.h"
 #include "output_files.h"
 #include "sdfast/adherence.h"
+#include "sdfast/image_difference.h"
 #include "sdfast/pipeline.h"
 #include "sdfast/system.h"
 
@@ -36,6 +40,7 @@ struct AdherenceArgs {
   std::string json;
   std::string save_images;
   int threads = 0;
+  std::string deepcache;  // "N[:BRANCH]"; "": off
 };
 
 [[noreturn]] void bad(const std::string& msg) { throw InvalidArgument(msg); }
@@ -47,6 +52,7 @@ void validate(const AdherenceArgs& a) {
   if (a.num_prompts < 1 || a.num_prompts > 10000)
     bad("--prompts must be between 1 and 10000, got " + std::to_string(a.num_prompts));
   if (a.threads < 0) bad("--threads must not be negative");
+  if (!a.deepcache.empty()) parse_deepcache(a.deepcache);
 }
 
 // One prompt per line; empty lines and lines starting with '#' are skipped.
@@ -110,7 +116,13 @@ int run_adherence(const AdherenceArgs& a_in) {
   const PipelineInfo& info = pipe->info();
   std::cerr << "Loaded " << info.path << " (" << info.dtype << ") in " << info.load_s << " s\n";
 
+  DeepCacheSetting deepcache;
+  if (!a.deepcache.empty()) deepcache = parse_deepcache(a.deepcache);
+  const bool compare = deepcache.interval > 1;
   int color_hits = 0, shape_hits = 0;
+  int plain_color_hits = 0, plain_shape_hits = 0, changed = 0, cached_max_abs = 0;
+  double plain_generate_s = 0, psnr_sum = 0, psnr_min = std::numeric_limits<double>::infinity();
+  int identical = 0;
   double generate_s = 0;
   std::string scheduler_used;
   nlohmann::json results = nlohmann::json::array();
@@ -122,6 +134,16 @@ int run_adherence(const AdherenceArgs& a_in) {
     req.num_inference_steps = a.steps;
     req.guidance_scale = a.guidance;
     req.seeds = {seed};
+    // With --deepcache: the uncached image first, as the reference.
+    nlohmann::json plain_json, diff_json;
+    std::string diff_text;
+    std::optional<GenerateResult> plain;
+    if (compare) {
+      plain = pipe->generate(req);
+      plain_generate_s += plain->timings.total_s;
+      req.deepcache_interval = deepcache.interval;
+      req.deepcache_branch_id = deepcache.branch_id;
+    }
     GenerateResult r = pipe->generate(req);
     generate_s += r.timings.total_s;
     scheduler_used = r.scheduler;
@@ -132,6 +154,34 @@ int run_adherence(const AdherenceArgs& a_in) {
     const bool shape_hit = color_hit && static_cast<int>(c.shape) == p.shape;
     color_hits += color_hit;
     shape_hits += shape_hit;
+    if (plain) {
+      const ColorClassification pc = classify_shape_image(plain->images.at(0));
+      const bool pcolor = pc.background == p.background && pc.foreground == p.color;
+      const bool pshape = pcolor && static_cast<int>(pc.shape) == p.shape;
+      plain_color_hits += pcolor;
+      plain_shape_hits += pshape;
+      changed += pc.background != c.background || pc.foreground != c.foreground;
+      const ImageDifference d = image_difference(image, plain->images.at(0));
+      if (std::isinf(d.psnr_db)) {
+        ++identical;
+      } else {
+        psnr_sum += d.psnr_db;
+      }
+      psnr_min = std::min(psnr_min, d.psnr_db);
+      cached_max_abs = std::max(cached_max_abs, d.max_abs);
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "  [uncached: %s on %s%s; PSNR %.1f dB, max diff %d]",
+                    color_name(pc.foreground).c_str(), color_name(pc.background).c_str(),
+                    pcolor ? " HIT" : "", d.psnr_db, d.max_abs);
+      diff_text = buf;
+      plain_json = {{"color", color_name(pc.foreground)},
+                    {"background", color_name(pc.background)},
+                    {"shape", shape_name(pc.shape)},
+                    {"color_hit", pcolor},
+                    {"shape_hit", pshape}};
+      diff_json = {{"psnr_db", std::isinf(d.psnr_db) ? nlohmann::json(nullptr) : nlohmann::json(d.psnr_db)},
+                   {"max_abs", d.max_abs}};
+    }
 
     char line[320];
     std::snprintf(
@@ -140,13 +190,17 @@ int run_adherence(const AdherenceArgs& a_in) {
         prompts.size(), seed, p.text().c_str(), color_name(c.foreground).c_str(),
         color_name(c.background).c_str(), c.foreground_pixels, c.fill_ratio,
         shape_name(c.shape).c_str(), color_hit ? (shape_hit ? "  HIT +shape" : "  HIT") : "");
-    std::cout << line << std::endl;
+    std::cout << line << diff_text << std::endl;
 
     if (images_out) {
       std::ostringstream params;
       params << p.text() << "\nSteps: " << a.steps << ", Sampler: " << r.scheduler
              << ", CFG scale: " << a.guidance << ", Seed: " << seed << ", Model: " << info.name
-             << ", Dtype: " << info.dtype << ", Software: sdfast adherence";
+             << ", Dtype: " << info.dtype;
+      if (compare)
+        params << ", DeepCache: interval " << deepcache.interval << " branch "
+               << deepcache.branch_id;
+      params << ", Software: sdfast adherence";
       images_out->write(image, "seed" + std::to_string(seed) + (color_hit ? "-hit" : "-miss"),
                         {{"parameters", params.str()}});
     }
@@ -164,12 +218,30 @@ int run_adherence(const AdherenceArgs& a_in) {
                          {"shape", shape_name(c.shape)}}},
                        {"color_hit", color_hit},
                        {"shape_hit", shape_hit}});
+    if (compare) {
+      results.back()["uncached"] = plain_json;
+      results.back()["difference"] = diff_json;
+    }
   }
   const int n = int(prompts.size());
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << "colour + background correct: " << score_text(color_hits, n) << "\n"
             << "+ shape correct (bbox fill-ratio heuristic): " << score_text(shape_hits, n) << "\n";
+  const int differing = n - identical;
+  if (compare) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  "without caching: colour + background %s, + shape %s\n"
+                  "DeepCache %d:%d vs uncached: PSNR mean %.2f dB over the %d differing images "
+                  "(%d identical), min %.2f dB, max pixel difference %d; colours classified "
+                  "differently in %d of %d\n",
+                  score_text(plain_color_hits, n).c_str(), score_text(plain_shape_hits, n).c_str(),
+                  deepcache.interval, deepcache.branch_id,
+                  differing ? psnr_sum / differing : 0.0, differing, identical, psnr_min,
+                  cached_max_abs, changed, n);
+    std::cout << buf;
+  }
   char timing[160];
   std::snprintf(timing, sizeof timing, "%.1f s in all, %.2f s per image (model load %.2f s)",
                 total_s, generate_s / n, info.load_s);
@@ -201,6 +273,21 @@ int run_adherence(const AdherenceArgs& a_in) {
     j["total_s"] = total_s;
     j["generate_s"] = generate_s;
     j["load_s"] = info.load_s;
+    if (compare) {
+      j["settings"]["deepcache_interval"] = deepcache.interval;
+      j["settings"]["deepcache_branch_id"] = deepcache.branch_id;
+      j["uncached"] = {{"color_hits", plain_color_hits},
+                       {"shape_hits", plain_shape_hits},
+                       {"color_score", double(plain_color_hits) / n},
+                       {"shape_score", double(plain_shape_hits) / n},
+                       {"generate_s", plain_generate_s}};
+      j["difference"] = {
+          {"psnr_mean_db", differing ? nlohmann::json(psnr_sum / differing) : nlohmann::json(nullptr)},
+          {"psnr_min_db", std::isinf(psnr_min) ? nlohmann::json(nullptr) : nlohmann::json(psnr_min)},
+          {"identical_images", identical},
+          {"max_abs", cached_max_abs},
+          {"classification_changed", changed}};
+    }
     write_text_file_atomic(a.json, j.dump(2) + "\n");
   }
   return 0;
@@ -239,6 +326,11 @@ void add_adherence_command(CLI::App& app, Runner& run) {
   cmd->add_option("--save-images", a->save_images,
                   "Also save each image as a numbered PNG in this folder (never overwriting)");
   cmd->add_option("--threads", a->threads, "Threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--deepcache", a->deepcache,
+                  "Also generate every image with DeepCache (interval N, branch BRANCH, default "
+                  "0) and report both scores and the PSNR / largest pixel difference of the "
+                  "cached images against the uncached ones")
+      ->type_name("N[:BRANCH]");
   cmd->callback([a, &run] { run = [a] { return run_adherence(*a); }; });
 }
 
