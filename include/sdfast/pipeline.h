@@ -60,6 +60,7 @@ struct GenerateRequest {
   std::string generator = "numpy";  // "numpy" (np.random.Generator(PCG64(seed))) or "torch" (CPU)
   double eta = 0.0;                 // DDIM's eta
   int clip_skip = 0;                // 0: last layer; n: the layer n before the last (Diffusers clip_skip)
+  int threads = 0;                  // this run's threads; 0: PipelineOptions::threads
   // Optional initial latents, NCHW [images, 4, height/8, width/8], used instead of drawing them.
   std::vector<float> latents;
   bool return_latents = false;
@@ -113,7 +114,10 @@ class Pipeline {
   // Replaces the VAE by the AutoencoderKL / AutoencoderTiny component folder `path`.
   void set_vae(const std::string& path);
 
-  GenerateResult generate(const GenerateRequest& request);
+  // Thread-safe: several threads may call generate() on one Pipeline at the same time (the loaded
+  // models are read-only; each call has its own execution context and scheduler). set_scheduler
+  // and set_vae must not be called while a generate() runs.
+  GenerateResult generate(const GenerateRequest& request) const;
   const PipelineInfo& info() const;
 
   // Scheduler names accepted by set_scheduler (class names and aliases).

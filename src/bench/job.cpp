@@ -25,7 +25,8 @@ nlohmann::json run_job_here(const Job& job) {
   static const std::pair<const char*, Fn> kinds[] = {
       {"pipeline", detail::run_pipeline_job},         {"unet", detail::run_unet_job},
       {"text_encoder", detail::run_text_encoder_job}, {"vae_decode", detail::run_vae_decode_job},
-      {"attention", detail::run_attention_job},       {"matmul", detail::run_matmul_job}};
+      {"attention", detail::run_attention_job},       {"matmul", detail::run_matmul_job},
+      {"concurrent", detail::run_concurrent_job}};
   for (const auto& [name, fn] : kinds) {
     if (job.kind != name) continue;
     const auto load = load_average();
@@ -35,7 +36,7 @@ nlohmann::json run_job_here(const Job& job) {
     return result;
   }
   fail_argument("bench job '", job.id, "': unknown kind '", job.kind,
-                "' (pipeline, unet, text_encoder, vae_decode, attention, matmul)");
+                "' (pipeline, unet, text_encoder, vae_decode, attention, matmul, concurrent)");
 }
 
 namespace detail {

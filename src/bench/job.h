@@ -10,6 +10,7 @@
 //   vae_decode    AutoencoderKL / AutoencoderTiny decode of one latent
 //   attention     the attention kernel alone (flash or naive) at one shape
 //   matmul        a plain oneDNN matmul (the roofline calibration)
+//   concurrent    two requests on one loaded pipeline, at once on two threads or one after the other
 //
 // Every result has: kind, threads, load_s, rss_after_load_mb, peak_rss_mb (VmHWM of the whole
 // process), run_peak_rss_mb (peak during the timed repetitions, VmHWM reset after the warm-up;
@@ -66,6 +67,7 @@ nlohmann::json run_text_encoder_job(const Job& job);
 nlohmann::json run_vae_decode_job(const Job& job);
 nlohmann::json run_attention_job(const Job& job);
 nlohmann::json run_matmul_job(const Job& job);
+nlohmann::json run_concurrent_job(const Job& job);
 
 }  // namespace detail
 

@@ -3,8 +3,6 @@
 
 #include <string>
 
-#include <map>
-#include <tuple>
 
 #include "core/runtime.h"
 #include "io/weights.h"
@@ -22,6 +20,8 @@ struct Conv2dSpec {
   bool bias = true;
 };
 
+// Read-only once built: a run's primitives live in its Runtime (rt.primitives()), so several runs
+// may call forward at the same time.
 class Conv2d {
  public:
   Conv2d() = default;
@@ -33,6 +33,8 @@ class Conv2d {
   // conv(x) + residual, residual: [N, Ho, Wo, Cout] (fused: the sum is done by the convolution).
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& residual) const;
   const Conv2dSpec& spec() const { return spec_; }
+  // The dtype the weights were loaded in (the precision of the Engine they were built for).
+  DType weights_dtype() const { return weights_.dtype(); }
 
  private:
   struct Prim {
@@ -44,9 +46,8 @@ class Conv2d {
 
   Conv2dSpec spec_;
   std::string name_;  // the weights' path, for messages
-  mutable PackedWeights weights_;
+  PackedWeights weights_;  // packed once, shared by every run (thread-safe)
   Tensor bias_;  // F32 [out]
-  mutable std::map<std::tuple<int64_t, int64_t, int64_t, DType, bool>, Prim> cache_;
 };
 
 }  // namespace sdfast::ops

@@ -22,7 +22,7 @@ void Pipeline::set_vae(const std::string& path) { impl_->pipe->set_vae(path); }
 const PipelineInfo& Pipeline::info() const { return impl_->pipe->info(); }
 std::vector<std::string> Pipeline::scheduler_names() { return sdfast::scheduler_names(); }
 
-GenerateResult Pipeline::generate(const GenerateRequest& request) {
+GenerateResult Pipeline::generate(const GenerateRequest& request) const {
   PipelineOutput out = impl_->pipe->generate(request);
   GenerateResult r;
   r.images = std::move(out.images_uint8);

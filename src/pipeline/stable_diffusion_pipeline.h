@@ -52,7 +52,10 @@ class StableDiffusionPipeline {
   // Swaps in another VAE component folder (AutoencoderKL or AutoencoderTiny).
   void set_vae(const std::string& path);
 
-  PipelineOutput generate(const GenerateRequest& request);
+  // Thread-safe: several generate() calls may run at the same time on one pipeline (each makes its
+  // own Runtime and scheduler; the models are read-only). set_scheduler and set_vae must not run
+  // while a generate() does.
+  PipelineOutput generate(const GenerateRequest& request) const;
   const PipelineInfo& info() const { return info_; }
 
  private:
@@ -61,12 +64,12 @@ class StableDiffusionPipeline {
   // Validates the request against this pipeline; throws InvalidArgument.
   void check_request(const GenerateRequest& r, int height, int width) const;
   // [texts, 77, D] embeddings (Diffusers encode_prompt; clip_skip applies to prompts only).
-  Tensor encode_text(const std::vector<std::string>& texts, int clip_skip,
-                     std::vector<std::string>& warnings);
+  Tensor encode_text(Runtime& rt, const std::vector<std::string>& texts, int clip_skip,
+                     std::vector<std::string>& warnings) const;
 
   PipelineOptions options_;
-  std::unique_ptr<Runtime> rt_;      // text encoder and UNet
-  std::unique_ptr<Runtime> vae_rt_;  // the VAE (its own precision)
+  std::unique_ptr<Engine> engine_;      // text encoder and UNet
+  std::unique_ptr<Engine> vae_engine_;  // the VAE (its own precision)
   std::optional<ClipTokenizer> tokenizer_;
   std::optional<models::CLIPTextModel> text_encoder_;
   std::optional<models::UNet2DConditionModel> unet_;
