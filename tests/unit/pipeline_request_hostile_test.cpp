@@ -99,7 +99,7 @@ std::vector<BadRequest> bad_requests() {
          r.prompts = {"a", "b"};
          r.negative_prompts = {"x", "y", "z"};
        },
-       {"negative prompts", "one per prompt (2)", "got 3"}},
+       {"negative_prompts", "one per prompt (2 prompts)", "got 3"}},
       {"SeedsCountMismatch",
        [](auto& r) {
          r.num_images_per_prompt = 3;
@@ -107,8 +107,8 @@ std::vector<BadRequest> bad_requests() {
        },
        {"seed", "one per image (3)", "got 2"}},
       // generator, eta, clip_skip, latents
-      {"UnknownGenerator", [](auto& r) { r.generator = "cuda"; }, {"'cuda'", "numpy", "torch"}},
-      {"EmptyGenerator", [](auto& r) { r.generator = ""; }, {"numpy", "torch"}},
+      {"GeneratorOutOfRange", [](auto& r) { r.generator = GeneratorKind(7); }, {"generator", "numpy", "torch", "7"}},
+      {"ThreadsNegative", [](auto& r) { r.threads = -1; }, {"threads", "-1"}},
       {"EtaNegative", [](auto& r) { r.eta = -0.1; }, {"eta", "-0.1"}},
       {"EtaAboveOne", [](auto& r) { r.eta = 1.5; }, {"eta", "1.5"}},
       {"EtaNaN", [](auto& r) { r.eta = NAN; }, {"eta", "nan"}},

@@ -14,7 +14,7 @@ using json = nlohmann::json;
 
 namespace {
 
-const char* const kTables[] = {"roofline", "table1", "table2", "table3", "table4"};
+const char* const kTables[] = {"roofline", "table1", "table2", "table3", "table5"};
 
 std::optional<double> number(const json& j, const char* key) {
   if (j.is_object() && j.contains(key) && j[key].is_number()) return j[key].get<double>();
@@ -399,11 +399,11 @@ std::string render_markdown(const json& report) {
       }
     }
   }
-  if (report.contains("table4") && !rows_of("table4").empty()) {
-    title("table4");
+  if (report.contains("table5") && !rows_of("table5").empty()) {
+    title("table5");
     md << "| setup | 2 requests | images/min | speed-up | UNet step | peak RSS | run peak | CPU use "
           "(load) |\n|---|---|---|---|---|---|---|---|\n";
-    for (const json& r : rows_of("table4"))
+    for (const json& r : rows_of("table5"))
       md << "| " << r["label"].get<std::string>() << " | " << status_or(r, seconds(r["median_s"]))
          << " | "
          << (r.value("images_per_minute", json()).is_number()
