@@ -12,6 +12,7 @@
 #include "core/runtime.h"
 #include "models/unet_2d_condition_model.h"
 #include "models/unet_deep_cache.h"
+#include "tensor_test_util.h"
 #include "sdfast/pipeline.h"
 
 namespace sdfast::models {
@@ -166,22 +167,8 @@ TEST(DeepCachePlan, LayoutsOfTheTinyModels) {
   EXPECT_TRUE(same(bk.block_layout(), bk_small_layout()));
 }
 
-Tensor randn(Shape shape, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  Tensor t = Tensor::empty(std::move(shape));
-  for (float& v : t.span<float>()) v = d(rng);
-  return t;
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  const auto x = a.to_vector(), y = b.to_vector();
-  double m = 0;
-  for (size_t i = 0; i < x.size() && i < y.size(); ++i)
-    m = std::max(m, double(std::fabs(x[i] - y[i])));
-  return m;
-}
+using test::max_abs_diff;
+using test::randn;
 
 // A partial call on the inputs of the full call that filled the cache recomputes the shallow
 // branch on the same values, so it must reproduce the full output; on another timestep it

@@ -20,6 +20,7 @@
 #include "io/weights.h"
 #include "models/embeddings.h"
 #include "models/unet_2d_condition_model.h"
+#include "tensor_test_util.h"
 
 namespace sdfast::models {
 namespace {
@@ -39,22 +40,8 @@ UNet2DConditionModelConfig parse(const json& j) {
   return UNet2DConditionModelConfig::from_json(Config(j, "'test/unet/config.json'"));
 }
 
-Tensor randn(Shape shape, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  Tensor t = Tensor::empty(std::move(shape));
-  for (float& v : t.span<float>()) v = d(rng);
-  return t;
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  const auto x = a.to_vector(), y = b.to_vector();
-  double m = 0;
-  for (size_t i = 0; i < x.size() && i < y.size(); ++i)
-    m = std::max(m, double(std::fabs(x[i] - y[i])));
-  return m;
-}
+using test::max_abs_diff;
+using test::randn;
 
 double max_abs(const Tensor& a) {
   double m = 0;
