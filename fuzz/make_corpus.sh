@@ -9,8 +9,9 @@
 #   OUT/tokenizer_files/     vocab.json NUL merges.txt: the golden CLIP files cut down to their
 #                            byte-level symbols, the specials and the first merges
 #   OUT/tokenizer_encode/    the golden tokenizer case's prompts and hand-made hard ones
-#   OUT/server_request/      `sdfast serve` request bodies (OpenAI images, A1111 txt2img), valid
-#                            and hostile, and base64 texts
+#   OUT/server_request/      `sdfast serve` request bodies (OpenAI images, A1111 txt2img and
+#                            img2img with fuzz/image_seeds/ images), edits forms, valid and
+#                            hostile, and base64 texts
 #   OUT/scheduler_config/    a step-count byte, then a scheduler config: every scheduler_config.json
 #                            of the golden and demo models and of the scheduler golden cases
 #   OUT/image_file/          fuzz/image_seeds/: tiny PNG (RGB, grey, grey+alpha, RGBA, palette with
@@ -133,6 +134,32 @@ for i, b in enumerate(bodies):
     open(os.path.join(req_dir, f"body-{i}.json"), "w").write(json.dumps(b))
 for i, raw in enumerate([b"{not json", b"[]", b"null", b"Zm9vYmFy", b"Zm8=", b"Zm9v\nYmFy", b"{\"prompt\":\"\xff\"}"]):
     open(os.path.join(req_dir, f"raw-{i}"), "wb").write(raw)
+# Edit requests with real (16x8) image files: A1111 img2img bodies (base64, data URLs) and OpenAI
+# edits forms (parts NAME=CONTENT split at "\r\n--\r\n", as the harness reads them).
+import base64
+rgb = open("fuzz/image_seeds/rgb.png", "rb").read()
+rgba = open("fuzz/image_seeds/rgba.png", "rb").read()
+grey = open("fuzz/image_seeds/grey.png", "rb").read()
+b64 = lambda b: base64.b64encode(b).decode()
+edits = [
+    {"prompt": "p", "init_images": [b64(rgb)], "denoising_strength": 0.5, "seed": 1, "steps": 4},
+    {"prompt": "p", "init_images": ["data:image/png;base64," + b64(rgb)], "mask": b64(grey),
+     "inpainting_mask_invert": 1, "mask_blur": 4, "inpainting_fill": 1, "width": 512, "include_init_images": True},
+    {"prompt": "p", "init_images": [b64(rgb)], "mask": b64(rgba), "denoising_strength": 0},
+    {"prompt": "p", "init_images": ["%%%"]}, {"prompt": "p", "init_images": []},
+]
+for i, b in enumerate(edits):
+    open(os.path.join(req_dir, f"img2img-{i}.json"), "w").write(json.dumps(b))
+sep = b"\r\n--\r\n"
+forms = [
+    [b"prompt=a cat", b"image=" + rgb, b"n=2", b"strength=0.6", b"seed=7", b"output_format=webp"],
+    [b"prompt=p", b"image[]=" + rgb, b"mask=" + rgba, b"size=16x8", b"steps=3"],
+    [b"prompt=p", b"image=" + rgb, b"mask=" + grey, b"mask_alpha=false", b"guidance_scale=4.5"],
+    [b"prompt=p", b"image=" + rgb, b"mask=" + rgb],
+    [b"prompt=p", b"image=not an image", b"n=x"],
+]
+for i, parts in enumerate(forms):
+    open(os.path.join(req_dir, f"form-{i}"), "wb").write(sep.join(parts))
 PY
 
 python3 - "$out/lora_file" <<'PY'

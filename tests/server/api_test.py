@@ -120,11 +120,10 @@ class ServerApi(unittest.TestCase):
         status, body, _ = self.srv.json("POST", "/sdapi/v1/txt2img", {"prompt": "p", "sampler_name": "Magic"})
         self.assert_error(status, body, 400, "sampler_name")
 
-    def test_edits_and_img2img_are_501(self):
-        status, body, _ = self.srv.json("POST", "/v1/images/edits", {"prompt": "p"})
-        self.assert_error(status, body, 501)
+    def test_edit_routes_refuse_bad_images(self):
+        # tests/server/edit_test.py covers the edit endpoints; here: they are routed and check their input.
         status, body, _ = self.srv.json("POST", "/sdapi/v1/img2img", {"prompt": "p", "init_images": ["AAAA"]})
-        self.assert_error(status, body, 501)
+        self.assert_error(status, body, 400, "init_images")
 
     def test_async_job(self):
         status, job, h = self.srv.json("POST", "/v1/jobs", {"prompt": "a red circle", "seed": 7, "steps": 4, "n": 1})
@@ -260,15 +259,13 @@ class ServerApi(unittest.TestCase):
         status, body, _ = self.srv.json("POST", "/v1/images/generations", big)
         self.assert_error(status, body, 413)
 
-    def test_bad_base64_unit(self):
-        # No route decodes base64 yet (image inputs wait for issue 16); tests/unit/server_api_test.cpp
-        # covers base64_decode. Here: the edits route answers 501 whatever the body.
+    def test_edits_form_with_a_bad_file(self):
         form = (b'--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\np\r\n'
                 b'--b\r\nContent-Disposition: form-data; name="image"; filename="i.png"\r\n'
                 b'Content-Type: image/png\r\n\r\n%%%not base64 or png\r\n--b--\r\n')
         status, h, data = self.srv.request("POST", "/v1/images/edits", form,
                                            {"Content-Type": "multipart/form-data; boundary=b"})
-        self.assertEqual(status, 501)
+        self.assert_error(status, json.loads(data), 400, "image")
 
     def test_slow_client_is_disconnected(self):
         """Slow loris: headers trickled and stopped; the server hangs up after --read-timeout (2 s)

@@ -114,6 +114,23 @@ def request(port, method, path, body=None, headers=None, timeout=120):
         conn.close()
 
 
+def multipart(fields, boundary="sdfast-test-boundary"):
+    """(body bytes, Content-Type) of a multipart/form-data form. `fields`: (name, value) pairs; a
+    bytes value is sent as a file part (filename NAME.png), a str value as a text field."""
+    out = b""
+    for name, value in fields:
+        if isinstance(value, bytes):
+            head = (f'Content-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
+                    f"Content-Type: application/octet-stream\r\n")
+            data = value
+        else:
+            head = f'Content-Disposition: form-data; name="{name}"\r\n'
+            data = str(value).encode()
+        out += b"--" + boundary.encode() + b"\r\n" + head.encode() + b"\r\n" + data + b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return out, "multipart/form-data; boundary=" + boundary
+
+
 def decode_images(b64_list):
     from PIL import Image
     return [Image.open(io.BytesIO(base64.b64decode(b))) for b in b64_list]

@@ -109,6 +109,10 @@ HttpServer::HttpServer(Service& service) : service_(service) {
       send_error(res, ApiError(413, "invalid_request_error", "body_too_large", "",
                                "the request body is over this server's limit of " +
                                    std::to_string(service_.options.limits.max_body_bytes) + " bytes"));
+    else if (status == 400 && req.is_multipart_form_data())
+      send_error(res, ApiError(400, "invalid_request_error", "invalid_multipart", "",
+                               "the multipart/form-data body could not be read (a boundary missing from "
+                               "Content-Type, or parts cut off or malformed)"));
     else
       send_error(res, ApiError(status, "invalid_request_error", "http_error",
                                "", "HTTP " + std::to_string(status) + " for " + req.method + " " +

@@ -3,15 +3,19 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "request_limits.h"
+#include "sdfast/image.h"
 
 namespace sdfast::server {
 
 enum class OutputFormat { Png, Jpeg, Webp };
+// Text-to-image, image-to-image (an init image) or inpainting (an init image and a mask).
+enum class ImageTask { TextToImage, ImageToImage, Inpaint };
 const char* to_string(OutputFormat f);
 const char* mime_type(OutputFormat f);
 
@@ -30,6 +34,15 @@ struct ImageSpec {
   int quality = 90;  // JPEG / WebP quality 0..100 (OpenAI's output_compression)
   // Fields of the request that sdfast understood but cannot honour (reported back to the client).
   std::vector<std::string> ignored;
+
+  // Image-to-image and inpainting (POST /v1/images/edits, /sdapi/v1/img2img, /v1/jobs with a form):
+  // the decoded init image and mask, checked by set_edit_images (edit_images.h); the output has the
+  // init image's size (width and height are set to it). Held by pointer so that a finished job can
+  // drop the pixels (Job::finish) while the rest of its spec stays readable: only the runner reads them.
+  ImageTask task = ImageTask::TextToImage;
+  std::shared_ptr<const Image> init_image;  // ImageToImage, Inpaint
+  std::shared_ptr<const Image> mask;        // Inpaint: white (grey >= 128) is repainted
+  double strength = 0;                      // (0, 1] with an init image: how far into the noise it goes
 };
 
 // What the request parsers need to know about the server: its limits and the scheduler names the

@@ -95,6 +95,8 @@ void Job::finish(JobState state, std::shared_ptr<const JobOutput> output, int er
     state_ = state;
     finished_at_ = Clock::now();
     output_ = std::move(output);
+    spec_.init_image.reset();
+    spec_.mask.reset();
     error_status_ = state == JobState::Cancelled ? cancel_status_ : error_status;
     if (!error.empty()) error_ = std::move(error);
   }

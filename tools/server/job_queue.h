@@ -61,7 +61,9 @@ class Job {
   void finish(JobState state, std::shared_ptr<const JobOutput> output, int error_status, std::string error);
 
   const std::string id_;
-  const ImageSpec spec_;
+  // Constant but for the edit inputs' pixels (init_image, mask), which finish() drops: a kept job
+  // holds its result, not its inputs. Only the runner reads them, before the job finishes.
+  ImageSpec spec_;
   const bool keep_;
   const Clock::time_point created_ = Clock::now();
   mutable std::mutex mutex_;

@@ -2,9 +2,12 @@
 #include "openai_api.h"
 
 #include <charconv>
+#include <limits>
+#include <set>
 
 #include "api_error.h"
 #include "base64.h"
+#include "edit_images.h"
 
 namespace sdfast::server {
 
@@ -34,7 +37,62 @@ OutputFormat parse_output_format(const std::string& f) {
   throw invalid_field("output_format", "'output_format' must be png, jpeg or webp, got \"" + f.substr(0, 40) + "\"");
 }
 
+// A form field's text as the JSON value a generations body would carry: numbers for the numeric
+// fields, true/false for the boolean ones, the text for the rest.
+Json form_value(const std::string& name, const std::string& text) {
+  static const std::set<std::string> numbers = {"n", "steps", "num_inference_steps", "guidance_scale", "seed", "eta",
+                                                "strength", "output_compression", "partial_images"};
+  static const std::set<std::string> booleans = {"mask_alpha", "stream"};
+  if (numbers.count(name)) {
+    Json v = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (v.is_discarded() || !v.is_number())
+      throw invalid_field(name, "'" + name + "' must be a number, got \"" + text.substr(0, 40) + "\"");
+    return v;
+  }
+  if (booleans.count(name)) {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    throw invalid_field(name, "'" + name + "' must be true or false, got \"" + text.substr(0, 40) + "\"");
+  }
+  return text;
+}
+
 }  // namespace
+
+ImageSpec parse_openai_edit(const std::vector<FormField>& form, const ParseContext& context) {
+  Json body = Json::object();
+  const FormField* image = nullptr;
+  const FormField* mask = nullptr;
+  std::set<std::string> seen;
+  for (const FormField& f : form) {
+    const std::string name = f.name == "image[]" ? "image" : f.name;  // OpenAI's SDKs send a list as image[]
+    if (!seen.insert(name).second)
+      throw invalid_field(name, "'" + name.substr(0, 60) + "' is given more than once" +
+                                    (name == "image" ? ": sdfast edits one image per request" : ""));
+    if (name == "image")
+      image = &f;
+    else if (name == "mask")
+      mask = &f;
+    else
+      body[name] = form_value(name, f.content);
+  }
+  ImageSpec spec = parse_openai_generation(body, context);  // the fields edits share with generations
+  if (!image)
+    throw invalid_field("image", "'image' is required: the PNG, JPEG or WebP file to edit, as a multipart/form-data file");
+  for (const char* name : {"input_fidelity", "partial_images", "stream"})
+    if (body.contains(name)) spec.ignored.push_back(name);
+  const int asked_width = spec.width, asked_height = spec.height;
+  const double any = std::numeric_limits<double>::max();
+  const double strength = get_number(body, "strength", -any, any).value_or(mask ? 1.0 : 0.8);
+  const MaskSource source = get_bool(body, "mask_alpha").value_or(true) ? MaskSource::Alpha : MaskSource::Grey;
+  set_edit_images(spec, image->content, mask ? std::optional<std::string_view>(mask->content) : std::nullopt, source,
+                  strength, context, EditFieldNames{});
+  if (asked_width != 0 && (asked_width != spec.width || asked_height != spec.height))
+    throw invalid_field("size", "'size' is " + std::to_string(asked_width) + "x" + std::to_string(asked_height) +
+                                    " but 'image' is " + std::to_string(spec.width) + "x" + std::to_string(spec.height) +
+                                    ": edits keep the image's size (it is not resized); leave 'size' out or send \"auto\"");
+  return spec;
+}
 
 ImageSpec parse_openai_generation(const Json& body, const ParseContext& context) {
   ImageSpec spec;
@@ -78,6 +136,7 @@ Json openai_images_response(const ImageSpec& spec, const JobOutput& out, int64_t
             {"scheduler", out.scheduler},
             {"steps", out.steps},
             {"guidance_scale", out.guidance},
+            {"strength", spec.task == ImageTask::TextToImage ? Json(nullptr) : Json(spec.strength)},
             {"ignored", spec.ignored},
             {"warnings", out.warnings},
             {"generate_s", out.generate_s}}}};

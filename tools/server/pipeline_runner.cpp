@@ -30,6 +30,12 @@ GenerateRequest PipelineRunner::make_request(const ImageSpec& spec) const {
   // No seed: a random one, reported back (image i gets seed + i, as `sdfast generate --seed`).
   req.seeds = {spec.seed ? *spec.seed : std::random_device{}() >> 1};
   req.eta = spec.eta;
+  if (spec.init_image) {  // img2img / inpainting: the image sets the output size (checked when parsed)
+    req.image = *spec.init_image;
+    if (spec.mask) req.mask_image = *spec.mask;
+    req.strength = spec.strength;
+    req.width = req.height = 0;
+  }
   return req;
 }
 
@@ -42,8 +48,9 @@ std::string parameters_text(const ImageSpec& spec, const GenerateRequest& req, c
   if (!spec.negative_prompt.empty()) os << "Negative prompt: " << spec.negative_prompt << "\n";
   os << "Steps: " << req.num_inference_steps << ", Sampler: " << r.scheduler << ", CFG scale: " << req.guidance_scale
      << ", Seed: " << r.seeds[image] << ", Size: " << r.images[image].width << "x" << r.images[image].height
-     << ", Model: " << info.name << ", Dtype: " << info.dtype << ", Generator: " << req.generator
-     << ", Software: sdfast serve";
+     << ", Model: " << info.name << ", Dtype: " << info.dtype << ", Generator: " << req.generator;
+  if (req.image) os << ", Denoising strength: " << req.strength << (req.mask_image ? ", Inpainting: mask" : "");
+  os << ", Software: sdfast serve";
   return os.str();
 }
 

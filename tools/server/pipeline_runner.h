@@ -18,7 +18,8 @@ class PipelineRunner {
   // `default_scheduler`: "" (the model's) or a name set_scheduler takes.
   PipelineRunner(std::unique_ptr<Pipeline> pipeline, RequestDefaults defaults, std::string default_scheduler);
 
-  // Makes the images of `spec` (Pipeline::generate), encoded in the requested format with the
+  // Makes the images of `spec` (Pipeline::generate: from text, or from the spec's init image and
+  // mask for image-to-image and inpainting), encoded in the requested format with the
   // A1111-style parameters text in PNG files. Thread-safe; `on_step(step, total)` returning false
   // cancels (throws sdfast::Cancelled).
   JobOutput run(const ImageSpec& spec, const std::function<bool(int, int)>& on_step);

@@ -1,4 +1,5 @@
-// `sdfast serve`: asynchronous jobs: POST /v1/jobs (an OpenAI generations body) answers at once
+// `sdfast serve`: asynchronous jobs: POST /v1/jobs (an OpenAI generations body, or an edits form
+// sent as multipart/form-data) answers at once
 // with an id; GET /v1/jobs/{id} gives state, progress and, once done, the result; DELETE cancels.
 #include <ctime>
 
@@ -36,8 +37,11 @@ std::shared_ptr<Job> find_job(Service& service, const std::string& id) {
 
 void add_job_routes(httplib::Server& http, Service& service) {
   http.Post("/v1/jobs", [&service](const httplib::Request& req, httplib::Response& res) {
-    const Json body = parse_json_object(req.body, req.get_header_value("Content-Type"));
-    auto job = service.queue.submit(parse_openai_generation(body, service.parse), /*keep=*/true);
+    ImageSpec spec = req.is_multipart_form_data()
+                         ? parse_openai_edit(form_fields(req), service.parse)
+                         : parse_openai_generation(parse_json_object(req.body, req.get_header_value("Content-Type")),
+                                                   service.parse);
+    auto job = service.queue.submit(std::move(spec), /*keep=*/true);
     res.set_header("Location", "/v1/jobs/" + job->id());
     send_json(res, 202, job_json(*job));
   });

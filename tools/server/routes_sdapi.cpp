@@ -9,13 +9,15 @@ void add_sdapi_routes(httplib::Server& http, Service& service) {
     const Json body = parse_json_object(req.body, req.get_header_value("Content-Type"));
     ImageSpec spec = parse_sdapi_txt2img(body, service.parse);
     run_blocking(service, req, res, std::move(spec), [&service, &body](const ImageSpec& s, const JobOutput& out) {
-      return sdapi_txt2img_response(body, s, out, service.model_name);
+      return sdapi_images_response(body, s, out, service.model_name);
     });
   });
-  http.Post("/sdapi/v1/img2img", [](const httplib::Request&, httplib::Response&) {
-    throw ApiError(501, "invalid_request_error", "not_implemented", "init_images",
-                   "/sdapi/v1/img2img is not available yet: this sdfast engine makes images from text "
-                   "only; use /sdapi/v1/txt2img");
+  http.Post("/sdapi/v1/img2img", [&service](const httplib::Request& req, httplib::Response& res) {
+    const Json body = parse_json_object(req.body, req.get_header_value("Content-Type"));
+    ImageSpec spec = parse_sdapi_img2img(body, service.parse);
+    run_blocking(service, req, res, std::move(spec), [&service, &body](const ImageSpec& s, const JobOutput& out) {
+      return sdapi_images_response(body, s, out, service.model_name);
+    });
   });
   http.Get("/sdapi/v1/samplers", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, sdapi_samplers());

@@ -17,6 +17,17 @@ void send_error(httplib::Response& res, const ApiError& e) {
   send_json(res, e.status, error_body(e.what(), e.type, e.param, e.code));
 }
 
+std::vector<FormField> form_fields(const httplib::Request& req) {
+  if (!req.is_multipart_form_data())
+    throw ApiError(415, "invalid_request_error", "unsupported_media_type", "",
+                   "the request body must be sent as Content-Type: multipart/form-data (the image as a file "
+                   "field), got '" + req.get_header_value("Content-Type").substr(0, 100) + "'");
+  std::vector<FormField> form;
+  form.reserve(req.files.size());
+  for (const auto& [name, part] : req.files) form.push_back({part.name, part.content, part.filename, part.content_type});
+  return form;
+}
+
 void run_blocking(Service& service, const httplib::Request& req, httplib::Response& res, ImageSpec spec,
                   const Respond& respond) {
   std::shared_ptr<Job> job = service.queue.submit(std::move(spec), /*keep=*/false);

@@ -14,6 +14,7 @@
 #include "job_queue.h"
 #include "json_fields.h"
 #include "metrics.h"
+#include "openai_api.h"
 #include "server_options.h"
 
 namespace sdfast::server {
@@ -31,6 +32,10 @@ struct Service {
 void send_json(httplib::Response& res, int status, const Json& body);
 // The OpenAI-shaped error; 429 gets Retry-After, 401 WWW-Authenticate.
 void send_error(httplib::Response& res, const ApiError& e);
+
+// The parts of a multipart/form-data request as cpp-httplib parsed them (it answers 400 itself for
+// a malformed body); ApiError 415 when the request was sent as another content type.
+std::vector<FormField> form_fields(const httplib::Request& req);
 
 // A blocking image request: queues `spec`, waits for it while the client stays connected (a client
 // that disconnects cancels its run), and answers with `respond(spec, output)` or the job's error.
