@@ -10,31 +10,12 @@
 #include "json_fields.h"
 #include "openai_api.h"
 #include "sdapi.h"
+#include "server_test_util.h"
 
 namespace sdfast::server {
 namespace {
 
-ParseContext context() {
-  ParseContext c;
-  c.limits.max_images = 4;
-  c.limits.max_side = 512;
-  c.limits.max_steps = 50;
-  c.limits.max_prompt_bytes = 100;
-  c.scheduler_names = {"PNDMScheduler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras"};
-  return c;
-}
-
-// The ApiError `fn` throws (fails the test when it throws none).
-template <class F>
-ApiError error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const ApiError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no ApiError thrown";
-  return ApiError(0, "", "", "", "");
-}
+ParseContext context() { return test_context(); }
 
 ApiError openai_error(const std::string& body) {
   return error_of([&] { parse_openai_generation(parse_json_object(body, "application/json"), context()); });

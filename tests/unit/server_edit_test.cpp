@@ -11,19 +11,12 @@
 #include "job_queue.h"
 #include "openai_api.h"
 #include "sdapi.h"
+#include "server_test_util.h"
 
 namespace sdfast::server {
 namespace {
 
-ParseContext context() {
-  ParseContext c;
-  c.limits.max_images = 4;
-  c.limits.max_side = 512;
-  c.limits.max_steps = 50;
-  c.limits.max_prompt_bytes = 100;
-  c.scheduler_names = {"PNDMScheduler", "euler_a"};
-  return c;
-}
+ParseContext context() { return test_context(); }
 
 // A PNG file of a w x h image whose pixel (x, y) is `rgb(x, y)` (and alpha `alpha(x, y)` when given).
 template <class Rgb>
@@ -80,17 +73,6 @@ std::string rgba_half_transparent(int w, int h) {
   z += raw + be32((b << 16) | a);
   const std::string ihdr = be32(uint32_t(w)) + be32(uint32_t(h)) + std::string{8, 6, 0, 0, 0};
   return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
-}
-
-template <class F>
-ApiError error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const ApiError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no ApiError thrown";
-  return ApiError(0, "", "", "", "");
 }
 
 std::vector<FormField> form(std::initializer_list<std::pair<const char*, std::string>> fields) {
