@@ -72,6 +72,7 @@ struct GenerateRequest {
   std::vector<GeneratorState> generator_states;
   double eta = 0.0;                 // DDIM's eta
   int clip_skip = 0;                // 0: last layer; n: the layer n before the last (Diffusers clip_skip)
+  int threads = 0;                  // this run's threads; 0: PipelineOptions::threads
   // Optional initial latents, NCHW [images, 4, height/8, width/8], used instead of drawing them.
   std::vector<float> latents;
   bool return_latents = false;
@@ -175,11 +176,15 @@ class Pipeline {
   void set_vae(const std::string& path);
 
   // Text-to-image, img2img or inpainting, by which of request.image / mask_image are set.
-  GenerateResult generate(const GenerateRequest& request);
+  // Thread-safe: several threads may call generate() (img2img, inpaint) on one Pipeline at the same
+  // time (the loaded models are read-only; each call has its own execution context, scheduler and
+  // DeepCache features). set_scheduler, set_vae and the LoRA calls below change the pipeline: they
+  // must not be called while a generation runs.
+  GenerateResult generate(const GenerateRequest& request) const;
   // generate() after checking that request.image is set and mask_image is not (InvalidArgument).
-  GenerateResult img2img(const GenerateRequest& request);
+  GenerateResult img2img(const GenerateRequest& request) const;
   // generate() after checking that request.image and request.mask_image are set (InvalidArgument).
-  GenerateResult inpaint(const GenerateRequest& request);
+  GenerateResult inpaint(const GenerateRequest& request) const;
   const PipelineInfo& info() const;
 
   // LoRA (kohya/A1111, Diffusers or PEFT .safetensors) on the UNet and the text encoder, as

@@ -148,9 +148,9 @@ nlohmann::json run_pipeline_job(const Job& job) {
     latency.push_back(estimate > 0 ? t.total_s - in_steps + evaluations * step_median.back()
                                    : t.total_s);
   };
-  // The pipeline's runtime has set OpenMP's thread count (opt.threads, or all cores for 0).
+  // Each run sets OpenMP's thread count on its own thread: opt.threads, or this thread's default.
   time_calls(
-      job, omp_get_max_threads(), [&] { pipe->generate(warm); }, run, result);
+      job, opt.threads > 0 ? opt.threads : omp_get_max_threads(), [&] { pipe->generate(warm); }, run, result);
 
   result["estimated"] = estimate > 0;
   result["measured_steps"] = request.num_inference_steps;

@@ -40,7 +40,7 @@ DType parse_dtype(const std::string& s, const char* what) {
 }
 
 // One line saying what a bf16 request runs as on this CPU, when it is not native bf16.
-std::optional<std::string> precision_note(const Runtime& models, const Runtime& vae) {
+std::optional<std::string> precision_note(const Engine& models, const Engine& vae) {
   if (!models.bf16_storage_only() && !vae.bf16_storage_only()) return std::nullopt;
   const std::string what = models.bf16_storage_only() && vae.bf16_storage_only() ? "bf16"
                            : models.bf16_storage_only()                          ? "bf16 (unet, text encoder)"
@@ -71,16 +71,16 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   p->options_ = o;
   if (o.attention != "flash" && o.attention != "naive")
     fail_argument("attention must be flash or naive, got '", o.attention, "'");
-  if (o.threads < 0 || o.threads > kMaxThreads)
-    fail_argument("threads must be between 0 (all cores) and ", kMaxThreads, ", got ", o.threads);
+  check_threads(o.threads);
   RuntimeOptions ro;
   ro.threads = o.threads;
   ro.precision = parse_dtype(o.dtype, "dtype");
   ro.attention = o.attention == "naive" ? AttentionKernel::Naive : AttentionKernel::Flash;
-  p->rt_ = std::make_unique<Runtime>(ro);
+  p->engine_ = std::make_unique<Engine>(ro);
   RuntimeOptions vo = ro;
   vo.precision = o.vae_dtype.empty() ? ro.precision : parse_dtype(o.vae_dtype, "vae_dtype");
-  p->vae_rt_ = std::make_unique<Runtime>(vo);
+  p->vae_engine_ = std::make_unique<Engine>(vo);
+  Runtime rt(*p->engine_, o.threads);  // loading is a run of its own (weights packed with it)
 
   FolderOptions fo;
   fo.variant = o.variant;
@@ -98,7 +98,7 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   if (info.name.empty()) info.name = fs::path(path).lexically_normal().parent_path().filename().string();
   info.dtype = dtype_name(ro.precision) == std::string("BF16") ? "bf16" : "f32";
   if (o.dtype == "auto") info.dtype += " (auto)";
-  if (auto n = precision_note(*p->rt_, *p->vae_rt_)) info.notes.push_back(*n);
+  if (auto n = precision_note(*p->engine_, *p->vae_engine_)) info.notes.push_back(*n);
   for (const std::string& ignored : folder.ignored()) info.notes.push_back(ignored + " present: not run");
 
   // Tokenizer (config-only folders have no vocabulary: use the CLIP one bundled with sdfast).
@@ -114,7 +114,7 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   const Component& te = folder.component("text_encoder");
   {
     auto w = open_weights(te, o, 1, &p->random_weights_budget_);
-    p->text_encoder_.emplace(*p->rt_, *w, models::CLIPTextConfig::from_config(te.config));
+    p->text_encoder_.emplace(rt, *w, models::CLIPTextConfig::from_config(te.config));
     info.text_encoder_parameters = w->parameters_loaded();
     info.text_encoder_class = te.class_name;
     for (const auto& f : te.weights.files) info.weight_files.push_back(f);
@@ -135,7 +135,7 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   const Component& unet = folder.component("unet");
   {
     auto w = open_weights(unet, o, 2, &p->random_weights_budget_);
-    p->unet_.emplace(*p->rt_, models::UNet2DConditionModelConfig::from_json(unet.config), *w);
+    p->unet_.emplace(rt, models::UNet2DConditionModelConfig::from_json(unet.config), *w);
     w->check_all_used();
     info.unet_parameters = w->parameters_loaded();
     info.unet_class = unet.class_name;
@@ -154,15 +154,17 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
 }
 
 std::unique_ptr<models::Vae> StableDiffusionPipeline::build_vae(const Component& c, models::AutoencoderParts parts,
-                                                               int64_t* parameters) {
-  auto w = open_weights(c, options_, 3, &random_weights_budget_);
+                                                               uint64_t* random_weights_budget,
+                                                               int64_t* parameters) const {
+  auto w = open_weights(c, options_, 3, random_weights_budget);
+  Runtime rt(*vae_engine_, options_.threads);  // loading is a run of its own (weights packed with it)
   std::unique_ptr<models::Vae> vae;
   if (c.class_name == "AutoencoderKL") {
-    vae = std::make_unique<models::AutoencoderKL>(*vae_rt_, *w, models::AutoencoderKLConfig::from_config(c.config),
+    vae = std::make_unique<models::AutoencoderKL>(rt, *w, models::AutoencoderKLConfig::from_config(c.config),
                                                   parts);
   } else if (c.class_name == "AutoencoderTiny") {
     vae = std::make_unique<models::AutoencoderTiny>(
-        *vae_rt_, *w, models::AutoencoderTinyConfig::from_config(c.config), parts);
+        rt, *w, models::AutoencoderTinyConfig::from_config(c.config), parts);
   } else {
     fail("'", c.dir, "': VAE class '", c.class_name, "' is not supported (AutoencoderKL, AutoencoderTiny)");
   }
@@ -172,11 +174,13 @@ std::unique_ptr<models::Vae> StableDiffusionPipeline::build_vae(const Component&
 
 void StableDiffusionPipeline::load_vae(const Component& c) {
   int64_t parameters = 0;
-  vae_ = build_vae(c, models::AutoencoderParts{/*encoder=*/false, /*decoder=*/true}, &parameters);
+  vae_ = build_vae(c, models::AutoencoderParts{/*encoder=*/false, /*decoder=*/true}, &random_weights_budget_,
+                   &parameters);
   {
     std::lock_guard lock(vae_encoder_mutex_);
     vae_component_ = std::make_shared<const Component>(c);
     vae_encoder_.reset();
+    vae_encoder_budget_ = random_weights_budget_;
   }
   info_.vae_class = c.class_name;
   info_.vae_parameters = parameters;
@@ -185,10 +189,11 @@ void StableDiffusionPipeline::load_vae(const Component& c) {
   info_.default_height = info_.default_width = sample * scale;
 }
 
-const models::Vae& StableDiffusionPipeline::vae_encoder() {
+const models::Vae& StableDiffusionPipeline::vae_encoder() const {
   std::lock_guard lock(vae_encoder_mutex_);
   if (!vae_encoder_)
-    vae_encoder_ = build_vae(*vae_component_, models::AutoencoderParts{/*encoder=*/true, /*decoder=*/false}, nullptr);
+    vae_encoder_ = build_vae(*vae_component_, models::AutoencoderParts{/*encoder=*/true, /*decoder=*/false},
+                             &vae_encoder_budget_, nullptr);
   return *vae_encoder_;
 }
 
@@ -207,12 +212,19 @@ lora::LoraMatch StableDiffusionPipeline::load_lora(const std::string& path, floa
   lora::LoraTargets targets;
   unet_->collect_layers(targets.unet);
   text_encoder_->collect_layers(targets.text_encoder);
-  return loras_.add(*rt_, lora::LoraFile::read(path), scale, mode, targets);
+  Runtime rt(*engine_, options_.threads);
+  return loras_.add(rt, lora::LoraFile::read(path), scale, mode, targets);
 }
 
-void StableDiffusionPipeline::set_lora_scale(size_t index, float scale) { loras_.set_scale(*rt_, index, scale); }
+void StableDiffusionPipeline::set_lora_scale(size_t index, float scale) {
+  Runtime rt(*engine_, options_.threads);
+  loras_.set_scale(rt, index, scale);
+}
 
-void StableDiffusionPipeline::unload_loras() { loras_.clear(*rt_); }
+void StableDiffusionPipeline::unload_loras() {
+  Runtime rt(*engine_, options_.threads);
+  loras_.clear(rt);
+}
 
 void StableDiffusionPipeline::set_scheduler(const std::string& name, const std::optional<Config>& config) {
   make_scheduler(name, config ? *config : scheduler_config_);  // throws for bad names/values
@@ -265,8 +277,8 @@ void StableDiffusionPipeline::check_request(const GenerateRequest& r, int height
     fail_argument("clip_skip must be between 0 and ", layers - 1, " for this text encoder, got ", r.clip_skip);
 }
 
-Tensor StableDiffusionPipeline::encode_text(const std::vector<std::string>& texts, int clip_skip,
-                                            std::vector<std::string>& warnings) {
+Tensor StableDiffusionPipeline::encode_text(Runtime& rt, const std::vector<std::string>& texts,
+                                            int clip_skip, std::vector<std::string>& warnings) const {
   const int len = tokenizer_->model_max_length();
   Tensor ids = Tensor::empty({int64_t(texts.size()), len}, DType::I32);
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -276,10 +288,10 @@ Tensor StableDiffusionPipeline::encode_text(const std::vector<std::string>& text
                          std::to_string(len) + " tokens: " + tokens.removed_text);
     std::copy(tokens.input_ids.begin(), tokens.input_ids.end(), ids.data<int32_t>() + i * size_t(len));
   }
-  return text_encoder_->encode(*rt_, ids, clip_skip).to(DType::F32);
+  return text_encoder_->encode(rt, ids, clip_skip).to(DType::F32);
 }
 
-PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
+PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) const {
   const auto t_start = Clock::now();
   // An init image sets the size (img2img, inpainting); negative sizes are refused below.
   const int height = r.height != 0 ? r.height : r.image ? r.image->height : info_.default_height;
@@ -290,6 +302,10 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   auto generator_check = make_generator(r.generator, 0);  // rejects unknown names up front
   (void)generator_check;
 
+  // This run's execution contexts, on the calling thread (the models are shared, read-only).
+  const int threads = r.threads != 0 ? r.threads : options_.threads;
+  Runtime rt(*engine_, threads), vae_rt(*vae_engine_, threads);
+
   PipelineOutput out;
   const int64_t n_prompts = int64_t(r.prompts.size()), per = r.num_images_per_prompt;
   const int64_t images = n_prompts * per;
@@ -297,13 +313,13 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
 
   // 1. Prompt embeddings (Diffusers applies clip_skip to the prompts, not to the negative prompts).
   auto t0 = Clock::now();
-  out.prompt_embeds = encode_text(r.prompts, r.clip_skip, out.warnings);
+  out.prompt_embeds = encode_text(rt, r.prompts, r.clip_skip, out.warnings);
   Tensor embeds = repeat_rows(out.prompt_embeds, per);
   if (cfg) {
     std::vector<std::string> neg(size_t(n_prompts), "");
     if (r.negative_prompts.size() == 1) neg.assign(size_t(n_prompts), r.negative_prompts[0]);
     if (r.negative_prompts.size() == size_t(n_prompts)) neg = r.negative_prompts;
-    out.negative_prompt_embeds = encode_text(neg, 0, out.warnings);
+    out.negative_prompt_embeds = encode_text(rt, neg, 0, out.warnings);
     embeds = cat0({repeat_rows(out.negative_prompt_embeds, per), embeds});  // unconditional first
   }
   out.timings.text_encoder_s = seconds_since(t0);
@@ -330,7 +346,7 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   const Shape latent_shape{images, channels, height / scale, width / scale};
   std::optional<EditLatents> edit;
   if (edit_mode(r) != EditMode::TextToImage) {
-    edit = prepare_edit_latents(r, vae_encoder(), *vae_rt_, *scheduler, generators, int(channels),
+    edit = prepare_edit_latents(r, vae_encoder(), vae_rt, *scheduler, generators, int(channels),
                                 height / scale, width / scale);
     out.timings.vae_encode_s = edit->vae_encode_s;
     out.initial_latents = edit->noise;
@@ -393,9 +409,9 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     if (deep_cache) {
       const bool full = deep_schedule->next_call_is_full(t);
       if (full) out.timings.deepcache_full_calls.push_back(int(step));
-      noise_pred = unet_->forward(*rt_, model_in, {t}, embeds, *deep_cache, full);
+      noise_pred = unet_->forward(rt, model_in, {t}, embeds, *deep_cache, full);
     } else {
-      noise_pred = unet_->forward(*rt_, model_in, t, embeds);
+      noise_pred = unet_->forward(rt, model_in, t, embeds);
     }
     if (cfg) {
       const int64_t half = noise_pred.numel() / 2;
@@ -414,7 +430,8 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     }
     const double step_s = seconds_since(ts);
     out.timings.unet_steps_s.push_back(step_s);
-    if (r.callback && !r.callback(StepInfo{int(step) + 1, int(timesteps.size()), t, step_s})) throw Cancelled();
+    if (r.callback && !r.callback(StepInfo{int(step) + 1, int(timesteps.size()), t, step_s})) rt.cancel();
+    if (rt.cancelled()) throw Cancelled();
   }
   out.final_latents = latents;
   for (const auto& g : generators)
@@ -426,7 +443,7 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   for (int64_t i = 0; i < images; ++i) {
     Tensor lat = latents.slice0(i, i + 1).clone();
     for (float& v : lat.span<float>()) v = v / vae_->scaling_factor();
-    const Tensor img = vae_->decode(*vae_rt_, lat).to(DType::F32);  // [1, 3, H, W] in [-1, 1]
+    const Tensor img = vae_->decode(vae_rt, lat).to(DType::F32);  // [1, 3, H, W] in [-1, 1]
     const int64_t h = img.dim(2), w = img.dim(3);
     if (!out.images.defined()) out.images = Tensor::empty({images, h, w, 3}, DType::F32);
     float* dst = out.images.data<float>() + i * h * w * 3;
