@@ -20,15 +20,16 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "sdfast/options.h"
 #include "simd/dispatch.h"
 
 namespace sdfast {
 
 enum class AttentionKernel { Flash, Naive };
 
-// The most threads a Runtime uses. libgomp crashes starting a parallel region with very many
-// threads (a segfault in GOMP_parallel with 100000), and no CPU has more cores than this.
-inline constexpr int kMaxThreads = 1024;
+// The most threads a Runtime uses (the API's limit). libgomp crashes starting a parallel region
+// with very many threads (a segfault in GOMP_parallel with 100000), and no CPU has more cores.
+inline constexpr int kMaxThreads = Limits::kMaxThreads;
 
 struct RuntimeOptions {
   int threads = 0;               // 0: all available cores (OMP default); at most kMaxThreads

@@ -36,7 +36,7 @@ GenerateRequest request_b(int threads) {
   r.height = 40;
   r.width = 56;
   r.seeds = {123};
-  r.generator = "torch";
+  r.generator = GeneratorKind::Torch;
   r.threads = threads;
   r.return_latents = true;
   return r;
@@ -99,7 +99,7 @@ TEST(ConcurrentRuns, TwoGenerateCallsAtOnceMatchSequentialF32) {
 
 TEST(ConcurrentRuns, TwoGenerateCallsAtOnceMatchSequentialBf16) {
   PipelineOptions o;
-  o.dtype = "bf16";
+  o.dtype = Precision::BF16;
   run_pair(o, 1, 1);
 }
 

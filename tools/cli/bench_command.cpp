@@ -1,4 +1,4 @@
-// `sdfast bench`: the speed-up guide's tables on this machine (see include/sdfast/bench.h and
+// `sdfast bench`: the speed-up guide's tables on this machine (see include/bench/bench.h and
 // BENCHMARKS.md). Prints markdown tables on stdout, progress on stderr, and writes a JSON report.
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "commands.h"
-#include "sdfast/bench.h"
+#include "bench/bench.h"
 #include "sdfast/error.h"
 
 namespace sdfast::cli {

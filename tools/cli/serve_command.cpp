@@ -113,11 +113,11 @@ int run_serve(ServeArgs a) {
   int rc = 0;
   try {
     PipelineOptions opt;
-    opt.dtype = a.dtype;
-    opt.vae_dtype = a.vae_dtype;
+    opt.dtype = parse_precision(a.dtype, "--dtype");
+    if (!a.vae_dtype.empty()) opt.vae_dtype = parse_precision(a.vae_dtype, "--vae-dtype");
     opt.variant = a.variant;
     opt.threads = a.threads;
-    opt.attention = a.attention;
+    opt.attention = parse_attention(a.attention, "--attention");
     auto pipe = Pipeline::from_pretrained(a.model, opt);
     if (!a.tiny_vae.empty()) pipe->set_vae(a.tiny_vae);
     if (!a.vae.empty()) pipe->set_vae(a.vae);

@@ -14,6 +14,7 @@
 #include "bench/measure.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "common/demo_model.h"
 #include "sdfast/pipeline.h"
 
 namespace sdfast::bench::detail {
@@ -26,8 +27,9 @@ nlohmann::json run_concurrent_job(const Job& job) {
   check_threads(threads_each);
 
   PipelineOptions opt;
-  opt.dtype = param<std::string>(job, "dtype");
+  opt.dtype = parse_precision(param<std::string>(job, "dtype"));
   opt.random_weights = true;
+  opt.fallback_tokenizer = bundled_tokenizer();  // config-only folders have no vocabulary
   opt.random_weights_seed = param<uint64_t>(job, "seed", 0);
   nlohmann::json result;
   Stopwatch load;
