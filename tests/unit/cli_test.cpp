@@ -593,7 +593,7 @@ Image half_mask() {
 // The same request through the C++ API, for comparison with what the command line wrote.
 Image api_result(const std::string& model, const Image& init, const std::optional<Image>& mask, double strength) {
   PipelineOptions opt;
-  opt.dtype = "auto";
+  opt.dtype = Precision::Auto;
   auto pipe = Pipeline::from_pretrained(model, opt);
   GenerateRequest req;
   req.prompts = {"a red circle"};

@@ -17,7 +17,6 @@
 #include <sstream>
 
 #include "commands.h"
-#include "demo_model.h"
 #include "lora_args.h"
 #include "output_files.h"
 #include "progress.h"

@@ -14,7 +14,7 @@
 #include "../server/http_server.h"
 #include "../server/pipeline_runner.h"
 #include "commands.h"
-#include "demo_model.h"
+#include "common/demo_model.h"
 #include "sdfast/pipeline.h"
 #include "sdfast/system.h"
 

@@ -33,4 +33,15 @@ std::string bundled_demo_model() {
 
 std::string bundled_tokenizer() { return (fs::path(bundled_demo_model()) / "tokenizer").string(); }
 
+bool is_bundled_demo(const std::string& model) {
+  try {
+    const fs::path demo = bundled_demo_model();
+    std::error_code ec;
+    for (const fs::path& d : {demo, demo.parent_path() / "shapes-taesd-pipeline"})
+      if (fs::equivalent(model, d, ec)) return true;
+  } catch (const Error&) {
+  }
+  return false;
+}
+
 }  // namespace sdfast

@@ -15,4 +15,12 @@ std::string bundled_demo_model();
 // config-only model folders (random weights) that have no vocabulary of their own.
 std::string bundled_tokenizer();
 
+// Whether `model` is one of the bundled demo pipelines (models/demo/shapes-pipeline or its TAESD
+// twin shapes-taesd-pipeline), however it is named. They were trained for 25 steps at guidance
+// about 5: those are their defaults, not only when --model is left out.
+bool is_bundled_demo(const std::string& model);
+
+constexpr int kDemoSteps = 25, kDefaultSteps = 50;
+constexpr double kDemoGuidance = 5.0, kDefaultGuidance = 7.5;
+
 }  // namespace sdfast
