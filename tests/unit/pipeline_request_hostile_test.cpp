@@ -352,7 +352,7 @@ TEST(LoadHostile, ModelLargerThanMemoryIsRefusedBeforeLoading) {
   const MemorySources one_mib = fake_memory(dir, 1024);
   for (const char* dtype : {"f32", "bf16"}) {
     PipelineOptions o;
-    o.dtype = dtype;
+    o.dtype = parse_precision(dtype);
     EXPECT_TRUE(
         throws_with([&] { StableDiffusionPipeline::load(kSd15, o, one_mib); },
                     {"the weights of '" + kSd15 + "'", "MiB", "only 1.0 MiB", "MemAvailable"}));
