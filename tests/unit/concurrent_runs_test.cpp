@@ -8,6 +8,7 @@
 #include <exception>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "sdfast/pipeline.h"
 
@@ -58,38 +59,57 @@ void expect_same(const GenerateResult& want, const GenerateResult& got, const ch
   EXPECT_EQ(want.seeds, got.seeds);
 }
 
-// Threads of the two runs; SDFAST_CONCURRENCY_THREADS=1 runs both with one (the ThreadSanitizer
-// stage may ask for that to keep the run short).
-void run_pair(const PipelineOptions& options, int threads_a, int threads_b) {
-  const auto pipe = Pipeline::from_pretrained(kSd15, options);
-  const GenerateRequest ra = request_a(threads_a), rb = request_b(threads_b);
-  const GenerateResult a1 = pipe->generate(ra);
-  const GenerateResult b1 = pipe->generate(rb);
-  ASSERT_EQ(a1.images.size(), 1u);
-  ASSERT_EQ(b1.images.size(), 2u);
-
-  GenerateResult a2, b2;
+// generate(ra) and generate(rb) on two threads at the same time.
+std::pair<GenerateResult, GenerateResult> at_once(const Pipeline& pipe, const GenerateRequest& ra,
+                                                  const GenerateRequest& rb) {
+  GenerateResult a, b;
   std::exception_ptr ea, eb;
-  std::thread ta([&] {
+  const auto run = [&pipe](const GenerateRequest& r, GenerateResult& out, std::exception_ptr& error) {
     try {
-      a2 = pipe->generate(ra);
+      out = pipe.generate(r);
     } catch (...) {
-      ea = std::current_exception();
+      error = std::current_exception();
     }
-  });
-  std::thread tb([&] {
-    try {
-      b2 = pipe->generate(rb);
-    } catch (...) {
-      eb = std::current_exception();
-    }
-  });
+  };
+  std::thread ta(run, std::cref(ra), std::ref(a), std::ref(ea));
+  std::thread tb(run, std::cref(rb), std::ref(b), std::ref(eb));
   ta.join();
   tb.join();
   if (ea) std::rethrow_exception(ea);
   if (eb) std::rethrow_exception(eb);
-  expect_same(a1, a2, "run a (64x64, 1 prompt)");
-  expect_same(b1, b2, "run b (56x40, 2 prompts)");
+  return {std::move(a), std::move(b)};
+}
+
+// The two requests at once on `pipe` give what they gave one after the other.
+void run_pair(const Pipeline& pipe, const GenerateRequest& ra, const GenerateRequest& rb) {
+  const GenerateResult a1 = pipe.generate(ra);
+  const GenerateResult b1 = pipe.generate(rb);
+  ASSERT_EQ(a1.images.size(), ra.prompts.size() * size_t(ra.num_images_per_prompt));
+  ASSERT_EQ(b1.images.size(), rb.prompts.size() * size_t(rb.num_images_per_prompt));
+
+  const auto [a2, b2] = at_once(pipe, ra, rb);
+  expect_same(a1, a2, "run a");
+  expect_same(b1, b2, "run b");
+}
+
+// Threads of the two runs; SDFAST_CONCURRENCY_THREADS=1 runs both with one (the ThreadSanitizer
+// stage may ask for that to keep the run short).
+void run_pair(const PipelineOptions& options, int threads_a, int threads_b) {
+  const auto pipe = Pipeline::from_pretrained(kSd15, options);
+  run_pair(*pipe, request_a(threads_a), request_b(threads_b));
+}
+
+// A 64x64 picture with some structure (img2img's init image).
+Image test_picture() {
+  Image im{64, 64, std::vector<uint8_t>(64 * 64 * 3)};
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 64; ++x) {
+      uint8_t* p = &im.rgb[size_t((y * 64 + x) * 3)];
+      p[0] = uint8_t(x * 4);
+      p[1] = uint8_t(y * 4);
+      p[2] = (x / 16 + y / 16) % 2 ? 220 : 30;
+    }
+  return im;
 }
 
 TEST(ConcurrentRuns, TwoGenerateCallsAtOnceMatchSequentialF32) {
@@ -101,6 +121,35 @@ TEST(ConcurrentRuns, TwoGenerateCallsAtOnceMatchSequentialBf16) {
   PipelineOptions o;
   o.dtype = Precision::BF16;
   run_pair(o, 1, 1);
+}
+
+// What else a run carries: img2img (the VAE encoder, built lazily by the first run that needs it,
+// here by both at once), its own scheduler, DeepCache's features, and an unmerged LoRA's adapters
+// shared by both runs.
+TEST(ConcurrentRuns, Img2ImgDeepCacheSchedulersAndAnUnmergedLoraAtOnce) {
+  const auto make = [] {
+    auto pipe = Pipeline::from_pretrained(kSd15);
+    pipe->load_lora(std::string(SDFAST_TEST_DATA) + "/golden/cases/lora-kohya-sd15/lora_kohya.safetensors",
+                    0.8, /*merge=*/false);
+    return pipe;
+  };
+  GenerateRequest edit = request_a(1);
+  edit.image = test_picture();
+  edit.strength = 0.75;
+  edit.num_inference_steps = 4;
+  edit.scheduler = "euler";
+  GenerateRequest cached = request_b(1);
+  cached.deepcache_interval = 2;
+  cached.scheduler = "ddim";
+  // A fresh pipeline each way, so that the lazily built encoder is first built inside the pair.
+  const auto sequential = make();
+  const GenerateResult a1 = sequential->generate(edit), b1 = sequential->generate(cached);
+  const auto pipe = make();
+  const auto [a2, b2] = at_once(*pipe, edit, cached);
+  EXPECT_EQ(a1.scheduler, "EulerDiscreteScheduler");
+  EXPECT_EQ(b1.scheduler, "DDIMScheduler");
+  expect_same(a1, a2, "img2img, euler, unmerged LoRA");
+  expect_same(b1, b2, "DeepCache N=2, ddim, unmerged LoRA");
 }
 
 TEST(ConcurrentRuns, BadThreadCountIsRefused) {
