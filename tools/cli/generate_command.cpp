@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "lora_args.h"
+#include "model_options.h"
 #include "output_files.h"
 #include "progress.h"
 #include "common/demo_model.h"
@@ -165,12 +166,7 @@ std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const
 int run_generate(const GenerateArgs& a_in) {
   GenerateArgs a = a_in;
   const bool demo = a.model.empty() || is_bundled_demo(a.model);
-  PipelineOptions opt;
-  opt.dtype = parse_precision(a.dtype, "--dtype");
-  if (!a.vae_dtype.empty()) opt.vae_dtype = parse_precision(a.vae_dtype, "--vae-dtype");
-  opt.variant = a.variant;
-  opt.threads = a.threads;
-  opt.attention = parse_attention(a.attention, "--attention");
+  PipelineOptions opt = pipeline_options({a.dtype, a.vae_dtype, a.variant, a.attention, a.threads});
   opt.random_weights = a.random_weights;
   if (a.random_weights) opt.fallback_tokenizer = bundled_tokenizer();
 
