@@ -1,4 +1,5 @@
 // `sdfast serve`: the HTTP server (tools/server/) on one loaded model: options, start-up, signals.
+#include <omp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -118,6 +119,9 @@ int run_serve(ServeArgs a) {
     if (!a.vae.empty()) pipe->set_vae(a.vae);
     RequestDefaults defaults;
     defaults.steps = demo ? kDemoSteps : kDefaultSteps;
+    // The workers run at the same time: by default they split the cores (each run gets
+    // cores / workers threads, at least one) instead of each starting a team on every core.
+    defaults.threads = a.threads > 0 ? a.threads : std::max(1, omp_get_max_threads() / a.server.queue.workers);
     defaults.guidance = demo ? kDemoGuidance : kDefaultGuidance;
     const PipelineInfo info = pipe->info();
     runner = std::make_unique<PipelineRunner>(std::move(pipe), defaults, a.scheduler);
@@ -165,7 +169,7 @@ void add_serve_command(CLI::App& app, Runner& run) {
   cmd->add_option("--vae-dtype", a->vae_dtype, "VAE precision: auto, f32 or bf16")->check(CLI::IsMember({"auto", "f32", "bf16"}));
   cmd->add_option("--variant", a->variant, "Weights variant, e.g. fp16");
   cmd->add_option("--attention", a->attention, "flash or naive")->check(CLI::IsMember({"flash", "naive"}))->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Threads per run (0: all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads per run (0: the cores divided among the --workers)")->capture_default_str();
   cmd->add_flag("--quiet,-q", a->quiet, "Only errors and the listening line");
   cmd->callback([a, &run] { run = [a] { return run_serve(*a); }; });
 }

@@ -29,6 +29,7 @@ GenerateRequest PipelineRunner::make_request(const ImageSpec& spec) const {
   // No seed: a random one, reported back (image i gets seed + i, as `sdfast generate --seed`).
   req.seeds = {spec.seed ? *spec.seed : std::random_device{}() >> 1};
   req.eta = spec.eta;
+  req.threads = defaults_.threads;
   req.scheduler = spec.scheduler.empty() ? default_scheduler_ : spec.scheduler;  // this run's own
   if (spec.init_image) {  // img2img / inpainting: the image sets the output size (checked when parsed)
     req.image = *spec.init_image;

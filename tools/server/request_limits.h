@@ -23,6 +23,7 @@ struct RequestDefaults {
   double guidance = 7.5;
   int width = 0;   // 0: the model's own size
   int height = 0;
+  int threads = 0;  // OpenMP threads of each run (GenerateRequest::threads); 0: the pipeline's
 };
 
 }  // namespace sdfast::server
