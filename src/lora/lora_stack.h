@@ -61,7 +61,8 @@ class LoraStack {
   // InvalidArgument): every module's shape against its layer (naming the layer, expected vs got),
   // and that at least one module matched a layer (else the first unmatched names are listed).
   LoraMatch add(Runtime& rt, LoraFile file, float scale, LoraMode mode, const LoraTargets& targets);
-  // Changes the scale of LoRA `index` (load order); merged layers are merged again.
+  // Changes the scale of LoRA `index` (load order); merged layers are merged again, unmerged ones
+  // get new adapters (the scales are folded into their weights).
   void set_scale(Runtime& rt, size_t index, float scale);
   // Removes every LoRA: the original weights are back, bit-identical.
   void clear(Runtime& rt);
