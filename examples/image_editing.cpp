@@ -10,6 +10,7 @@
 #include "sdfast/image.h"
 #include "sdfast/pipeline.h"
 #include "sdfast/system.h"
+#include "common/demo_model.h"
 
 int main(int argc, char** argv) {
   try {

@@ -7,14 +7,14 @@
 
 #include "sdfast/image.h"
 #include "sdfast/pipeline.h"
-#include "sdfast/system.h"
+#include "common/demo_model.h"
 
 int main(int argc, char** argv) {
   try {
     const std::string model = argc > 1 ? argv[1] : sdfast::bundled_demo_model();
 
     sdfast::PipelineOptions options;
-    options.dtype = "bf16";  // the guide's torch_dtype=torch.float16, on a CPU
+    options.dtype = sdfast::Precision::BF16;  // the guide's torch_dtype=torch.float16, on a CPU
     auto pipe = sdfast::Pipeline::from_pretrained(model, options);
     pipe->set_scheduler("DDIMScheduler");  // DDIMScheduler.from_config(pipe.scheduler.config)
     if (argc > 2) pipe->set_vae(argv[2]);  // pipe.vae = AutoencoderTiny.from_pretrained(...)

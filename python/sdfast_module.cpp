@@ -89,7 +89,7 @@ py::dict run(sdfast::Pipeline& pipe, const Call& c) {
   r.num_images_per_prompt = c.num_images_per_prompt;
   r.seeds = c.seeds;
   for (const StateTuple& t : c.generator_states) r.generator_states.push_back(to_state(t));
-  r.generator = c.generator;
+  r.generator = sdfast::parse_generator(c.generator, "generator_kind");
   if (c.latents) r.latents.assign(c.latents->data(), c.latents->data() + c.latents->size());
   r.eta = c.eta;
   r.clip_skip = c.clip_skip;
@@ -182,11 +182,11 @@ PYBIND11_MODULE(_sdfast, m) {
       .def(py::init([](const std::string& path, const std::string& dtype, const std::string& vae_dtype,
                        const std::string& variant, int threads, const std::string& attention) {
              sdfast::PipelineOptions o;
-             o.dtype = dtype;
-             o.vae_dtype = vae_dtype;
+             o.dtype = sdfast::parse_precision(dtype, "dtype");
+             if (!vae_dtype.empty()) o.vae_dtype = sdfast::parse_precision(vae_dtype, "vae_dtype");
              o.variant = variant;
              o.threads = threads;
-             o.attention = attention;
+             o.attention = sdfast::parse_attention(attention, "attention");
              py::gil_scoped_release nogil;  // loading reads and converts every weight
              return sdfast::Pipeline::from_pretrained(path, o);
            }),

@@ -3,7 +3,7 @@
 # ($SDFAST_BUILD_DIR).
 # Usage: scripts/setup.sh [--with-clang] [extra cmake arguments]
 #   --with-clang  also install clang and its runtime libraries (libFuzzer, sanitizers), which
-#                 scripts/fuzz.sh needs
+#                 scripts/fuzz.sh needs, and clang's OpenMP runtime (scripts/tsan.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +19,7 @@ PACKAGES=(g++ make cmake pkg-config libdnnl-dev ocl-icd-opencl-dev opencl-header
 cmake_args=()
 for arg in "$@"; do
   if [ "$arg" = "--with-clang" ]; then
-    PACKAGES+=(clang libclang-rt-14-dev)
+    PACKAGES+=(clang libclang-rt-14-dev libomp-14-dev)
   else
     cmake_args+=("$arg")
   fi

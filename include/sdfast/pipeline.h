@@ -1,7 +1,7 @@
 // sdfast's C++ API, shaped like Diffusers' StableDiffusionPipeline:
 //
 //   sdfast::PipelineOptions opt;
-//   opt.dtype = "bf16";                                   // torch_dtype=torch.float16 on a GPU
+//   opt.dtype = sdfast::Precision::BF16;                  // torch_dtype=torch.float16 on a GPU
 //   auto pipe = sdfast::Pipeline::from_pretrained("stable-diffusion-v1-5", opt);
 //   pipe->set_scheduler("DDIMScheduler");                 // DDIMScheduler.from_config(pipe.scheduler.config)
 //   pipe->set_vae("taesd");                               // pipe.vae = AutoencoderTiny.from_pretrained(...)
@@ -30,17 +30,26 @@
 #include "sdfast/error.h"
 #include "sdfast/generator_state.h"
 #include "sdfast/image.h"
+#include "sdfast/options.h"
 
 namespace sdfast {
 
 struct PipelineOptions {
-  std::string dtype = "f32";       // "f32" (reference) or "bf16" (fast path, fp32 accumulation)
-  std::string vae_dtype;           // "" (same as dtype), "f32" or "bf16": the VAE's precision
-  std::string variant;             // "" or "fp16": load *.fp16.safetensors where a component has it
-  int threads = 0;                 // 0: all cores
-  std::string attention = "flash";  // "flash" (memory-efficient) or "naive" (full score matrix)
-  bool random_weights = false;     // config-only folders: seeded random weights (benchmarks)
+  Precision dtype = Precision::F32;    // F32 (reference), BF16 (fast path, fp32 accumulation), Auto
+  std::optional<Precision> vae_dtype;  // the VAE's precision; unset: the same as dtype
+  std::string variant;                 // "" or "fp16": load *.fp16.safetensors where a component has it
+  int threads = 0;                     // 0: all cores; each request may ask for its own
+  AttentionKind attention = AttentionKind::Flash;
+  bool random_weights = false;         // config-only folders: seeded random weights (benchmarks)
   uint64_t random_weights_seed = 0;
+  // A CLIP tokenizer folder (vocab.json, merges.txt) for model folders whose tokenizer/ has no
+  // vocabulary (config-only folders); "": such a folder is an error. The library knows no path of
+  // its own: the command-line tools pass the bundled demo model's.
+  std::string fallback_tokenizer;
+
+  // Throws InvalidArgument naming the first bad field (as `names` calls it, default the field's
+  // own name). Pipeline::from_pretrained calls it; a front end may call it before loading.
+  void validate(const FieldNames& names = {}) const;
 };
 
 // Thrown out of generate() when the step callback asks to stop.
@@ -66,12 +75,17 @@ struct GenerateRequest {
   int num_images_per_prompt = 1;
   // Seeds of the per-image generators, prompt-major. Empty: 0, 1, 2, ...; one seed S: S, S+1, ...
   std::vector<uint64_t> seeds;
-  std::string generator = "numpy";  // "numpy" (np.random.Generator(PCG64(seed))) or "torch" (CPU)
-  // Instead of seeds: one numpy PCG64 state per image (generator "numpy"), to continue generators
+  GeneratorKind generator = GeneratorKind::Numpy;
+  // Instead of seeds: one numpy PCG64 state per image (generator Numpy), to continue generators
   // the caller already holds; GenerateResult::generator_states hands back where they ended.
   std::vector<GeneratorState> generator_states;
+  // This run's scheduler: a class name or alias set_scheduler takes, built from the model's
+  // scheduler config; empty: the pipeline's (set_scheduler). Lets concurrent runs on one pipeline
+  // use different schedulers.
+  std::string scheduler;
   double eta = 0.0;                 // DDIM's eta
   int clip_skip = 0;                // 0: last layer; n: the layer n before the last (Diffusers clip_skip)
+  int threads = 0;                  // this run's threads; 0: PipelineOptions::threads
   // Optional initial latents, NCHW [images, 4, height/8, width/8], used instead of drawing them.
   std::vector<float> latents;
   bool return_latents = false;
@@ -97,6 +111,11 @@ struct GenerateRequest {
   int deepcache_branch_id = 0;
   // Called after every model evaluation; return false to cancel (generate throws Cancelled).
   std::function<bool(const StepInfo&)> callback;
+
+  // Checks every field against Limits, as far as it can without the model (generate() also checks
+  // what depends on it: clip_skip against the text encoder's layers, the latents' shape). Throws
+  // InvalidArgument naming the first bad field (as `names` calls it).
+  void validate(const FieldNames& names = {}) const;
 };
 
 struct GenerateTimings {
@@ -175,11 +194,15 @@ class Pipeline {
   void set_vae(const std::string& path);
 
   // Text-to-image, img2img or inpainting, by which of request.image / mask_image are set.
-  GenerateResult generate(const GenerateRequest& request);
+  // Thread-safe: several threads may call generate() (img2img, inpaint) on one Pipeline at the same
+  // time (the loaded models are read-only; each call has its own execution context, scheduler and
+  // DeepCache features). set_scheduler, set_vae and the LoRA calls below change the pipeline: they
+  // must not be called while a generation runs.
+  GenerateResult generate(const GenerateRequest& request) const;
   // generate() after checking that request.image is set and mask_image is not (InvalidArgument).
-  GenerateResult img2img(const GenerateRequest& request);
+  GenerateResult img2img(const GenerateRequest& request) const;
   // generate() after checking that request.image and request.mask_image are set (InvalidArgument).
-  GenerateResult inpaint(const GenerateRequest& request);
+  GenerateResult inpaint(const GenerateRequest& request) const;
   const PipelineInfo& info() const;
 
   // LoRA (kohya/A1111, Diffusers or PEFT .safetensors) on the UNet and the text encoder, as

@@ -8,10 +8,6 @@ namespace sdfast {
 // Peak resident memory of this process so far (VmHWM), in MiB.
 double peak_rss_mb();
 
-// The bundled demo model (models/demo/shapes-pipeline in the source tree): $SDFAST_DEMO_MODEL if
-// set, else found next to the executable or in the source tree it was built from. Throws Error
-// when it cannot be found.
-std::string bundled_demo_model();
 
 // The machine and how sdfast runs on it (`sdfast info`): CPU model and features, the kernel variant
 // chosen for this process (SDFAST_ISA or the best) and the others it can run, half precision

@@ -32,7 +32,12 @@ bool cap_onednn_isa(const simd::Dispatch& d) {
 
 }  // namespace
 
-Runtime::Runtime(RuntimeOptions options) : options_(options) {
+void check_threads(int threads) {
+  if (threads < 0 || threads > kMaxThreads)
+    fail_argument("threads must be between 0 (all cores) and ", kMaxThreads, ", got ", threads);
+}
+
+Engine::Engine(RuntimeOptions options) : options_(options) {
   SDFAST_CHECK(options_.precision == DType::F32 || options_.precision == DType::BF16,
                "precision must be F32 or BF16, got ", dtype_name(options_.precision));
   const simd::Dispatch& process = simd::dispatch();
@@ -41,17 +46,34 @@ Runtime::Runtime(RuntimeOptions options) : options_(options) {
   isa_ = std::min(options_.isa.value_or(process.chosen), process.best);
   kernels_ = &simd::kernels_for(isa_);
   compute_ = options_.precision == DType::BF16 && simd::native_bf16(isa_) ? DType::BF16 : DType::F32;
-  if (options_.threads < 0 || options_.threads > kMaxThreads)
-    fail_argument("threads must be between 0 (all cores) and ", kMaxThreads, ", got ",
-                  options_.threads);
-  if (options_.threads > 0) {
-    omp_set_num_threads(options_.threads);
-  } else if (omp_get_max_threads() > kMaxThreads) {
+  engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
+}
+
+Runtime::Runtime(const Engine& engine, int threads) : engine_(&engine) { start(threads); }
+
+Runtime::Runtime(RuntimeOptions options) {
+  check_threads(options.threads);
+  owned_ = std::make_unique<Engine>(options);
+  engine_ = owned_.get();
+  start(options.threads);
+}
+
+void Runtime::start(int threads) {
+  check_threads(threads);
+  // OpenMP's nthreads-var is a per-thread setting: this changes the calling thread's parallel
+  // regions (ours and oneDNN's) only, not other runs'.
+  previous_threads_ = omp_get_max_threads();
+  if (threads > 0) {
+    omp_set_num_threads(threads);
+  } else if (previous_threads_ > kMaxThreads) {
     omp_set_num_threads(kMaxThreads);  // e.g. OMP_NUM_THREADS=100000 in the environment
   }
   threads_ = omp_get_max_threads();
-  engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
-  stream_ = dnnl::stream(engine_);
+  stream_ = dnnl::stream(engine_->engine());
+}
+
+Runtime::~Runtime() {
+  if (threads_ != previous_threads_) omp_set_num_threads(previous_threads_);
 }
 
 }  // namespace sdfast

@@ -273,4 +273,10 @@ std::vector<std::string> Config::get<std::vector<std::string>>(const std::string
   return out;
 }
 
+int config_int(const Config& c, const std::string& key, int fallback, int min, int max) {
+  const int v = c.get<int>(key, fallback);
+  if (v < min || v > max) c.fail_key(key, str_cat("must be between ", min, " and ", max, ", got ", v));
+  return v;
+}
+
 }  // namespace sdfast

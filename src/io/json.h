@@ -46,6 +46,11 @@ class Config {
   std::string label_;
 };
 
+// An optional integer key in [min, max] (`fallback` when absent); out of range: Config::fail_key
+// saying "must be between min and max, got v". The one range-checked integer reader of model and
+// scheduler configs.
+int config_int(const Config& c, const std::string& key, int fallback, int min, int max);
+
 // Supported: bool, int, int64_t, double, float, std::string, std::vector<int>, std::vector<double>,
 // std::vector<std::string>.
 template <>

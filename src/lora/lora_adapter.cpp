@@ -57,9 +57,10 @@ void LoraAdapter::concatenate(Runtime& rt, const std::vector<LowRankTerm>& terms
 const LoraAdapter::Prims& LoraAdapter::primitives(Runtime& rt, const Tensor& x, const Tensor& y,
                                                   ops::Activation act) const {
   const int64_t n = conv_ ? x.dim(0) : x.numel() / in_, h = conv_ ? x.dim(1) : 0, w = conv_ ? x.dim(2) : 0;
-  const auto key = std::make_tuple(n, h, w, x.dtype(), y.dtype(), act);
-  auto it = cache_.find(key);
-  if (it != cache_.end()) return it->second;
+  // Tags 1 and 2 are Linear's and Conv2d's (src/ops); 3 is this adapter's.
+  const PrimitiveCache::Key key{3, in_, out_, rank_, conv_, spec_.kernel, spec_.stride, spec_.padding,
+                                spec_.extra_pad_end, n, h, w, int64_t(x.dtype()), int64_t(y.dtype()), int64_t(act)};
+  return rt.primitives().get<Prims>(key, [&] {
   const dt c = ops::to_dnnl(rt.compute());
   const int64_t m = y.numel() / out_;  // rows of the up product
   Prims p;
@@ -97,7 +98,8 @@ const LoraAdapter::Prims& LoraAdapter::primitives(Runtime& rt, const Tensor& x, 
       name_ + ": the up matmul " + ops::describe(h_md) + " x " + ops::describe(wei_md) + " += " + ops::describe(y_md),
       [&] { return dnnl::matmul::primitive_desc(dnnl::matmul::desc(h_md, wei_md, y_md), attr, rt.engine()); });
   p.up = dnnl::matmul(p.up_pd);
-  return cache_.emplace(key, std::move(p)).first->second;
+  return p;
+  });
 }
 
 void LoraAdapter::add_to(Runtime& rt, const Tensor& x, Tensor& y, ops::Activation act) const {

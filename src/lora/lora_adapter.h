@@ -7,15 +7,14 @@
 // one layer are concatenated (their down rows, their up columns), each one's scale * alpha/rank
 // folded into its up columns, so a scale change means a new adapter (LoraStack does that).
 // The low-rank weights are kept in the compute dtype, reordered once into the primitives' layout;
-// primitives are cached per input shape, as the layers do.
+// primitives live in the run's cache (rt.primitives()), as the layers' do. Read-only once built:
+// several runs may use it at the same time.
 //
 // Reference: diffusers/src/diffusers/models/lora.py (LoRALinearLayer, LoRAConv2dLayer,
 // LoRACompatibleLinear.forward, LoRACompatibleConv.forward), v0.26.3.
 #pragma once
 
-#include <map>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "core/runtime.h"
@@ -58,8 +57,7 @@ class LoraAdapter final : public ops::LowRankAdapter {
   int64_t in_ = 0, out_ = 0, rank_ = 0;
   bool conv_ = false;
   ops::Conv2dSpec spec_;  // conv_: the layer's kernel, stride, padding
-  mutable ops::PackedWeights down_, up_;
-  mutable std::map<std::tuple<int64_t, int64_t, int64_t, DType, DType, ops::Activation>, Prims> cache_;
+  ops::PackedWeights down_, up_;
 };
 
 }  // namespace sdfast::lora

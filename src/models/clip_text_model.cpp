@@ -118,18 +118,16 @@ Tensor CLIPTextModel::embed(Runtime& rt, const Tensor& input_ids, std::vector<in
   // hidden[b, t] = token_embedding[ids[b, t]] + position_embedding[t]
   Tensor out = Tensor::empty({b, l, d}, rt.activation());
   const float* pos = position_embedding_.data<float>();
-  ops::dispatch_float(token_embedding_.dtype(), [&](auto tok_tag) {
+  ops::dispatch_float2(token_embedding_.dtype(), out.dtype(), [&](auto tok_tag, auto out_tag) {
     using TT = decltype(tok_tag);
-    ops::dispatch_float(out.dtype(), [&](auto out_tag) {
-      using TO = decltype(out_tag);
-      const TT* tok = token_embedding_.data<TT>();
-      TO* dst = out.data<TO>();
-      for (int64_t r = 0; r < b * l; ++r) {
-        const TT* row = tok + ids[size_t(r)] * d;
-        const float* prow = pos + (r % l) * d;
-        for (int64_t k = 0; k < d; ++k) ops::store(dst, r * d + k, ops::load(row, k) + prow[k]);
-      }
-    });
+    using TO = decltype(out_tag);
+    const TT* tok = token_embedding_.data<TT>();
+    TO* dst = out.data<TO>();
+    for (int64_t r = 0; r < b * l; ++r) {
+      const TT* row = tok + ids[size_t(r)] * d;
+      const float* prow = pos + (r % l) * d;
+      for (int64_t k = 0; k < d; ++k) ops::store(dst, r * d + k, ops::load(row, k) + prow[k]);
+    }
   });
   return out;
 }

@@ -9,13 +9,6 @@ namespace sdfast::models {
 
 namespace fs = std::filesystem;
 
-int config_int(const Config& c, const std::string& key, int fallback, int min, int max) {
-  const int v = c.get<int>(key, fallback);
-  if (v < min || v > max)
-    c.fail_key(key, str_cat("must be between ", min, " and ", max, ", got ", v));
-  return v;
-}
-
 double config_positive(const Config& c, const std::string& key, double fallback) {
   const double v = c.get<double>(key, fallback);
   if (!std::isfinite(v) || v <= 0) c.fail_key(key, str_cat("must be a positive number, got ", v));

@@ -9,8 +9,7 @@
 
 namespace sdfast::models {
 
-// An integer key in [min, max] (`fallback` when absent).
-int config_int(const Config& c, const std::string& key, int fallback, int min, int max);
+// config_int (an integer key in [min, max]) is io/json.h's.
 // A number key that must be finite and > 0 (`fallback` when absent).
 double config_positive(const Config& c, const std::string& key, double fallback);
 // A non-empty list of integers, each in [min, max], at most `max_len` long.

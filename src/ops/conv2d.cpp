@@ -60,9 +60,9 @@ PackedWeights Conv2d::replace_weight(Runtime& rt, const Tensor& weight) {
 
 const Conv2d::Prim& Conv2d::primitive(Runtime& rt, int64_t n, int64_t h, int64_t w, DType src,
                                       bool sum) const {
-  auto key = std::make_tuple(n, h, w, src, sum);
-  auto it = cache_.find(key);
-  if (it != cache_.end()) return it->second;
+  const PrimitiveCache::Key key{2, spec_.in_channels, spec_.out_channels, spec_.kernel, spec_.stride,
+                                spec_.padding, spec_.extra_pad_end, spec_.bias, n, h, w, int64_t(src), sum};
+  return rt.primitives().get<Prim>(key, [&] {
   const int64_t k = spec_.kernel, s = spec_.stride, p = spec_.padding;
   const int64_t ho = (h + 2 * p + spec_.extra_pad_end - k) / s + 1;
   const int64_t wo = (w + 2 * p + spec_.extra_pad_end - k) / s + 1;
@@ -93,11 +93,14 @@ const Conv2d::Prim& Conv2d::primitive(Runtime& rt, int64_t n, int64_t h, int64_t
           " (NCHW) with weights " + describe(wei_md) + " -> " + describe(dst_md),
       [&] { return dnnl::convolution_forward::primitive_desc(desc, attr, rt.engine()); });
   prim.prim = dnnl::convolution_forward(prim.pd);
-  return cache_.emplace(key, std::move(prim)).first->second;
+  return prim;
+  });
 }
 
 Tensor Conv2d::run(Runtime& rt, const Tensor& x_in, const Tensor* residual) const {
   check_rank(x_in, 4, "Conv2d");
+  SDFAST_CHECK(weights_.dtype() == rt.weights(), "Conv2d '", name_, "': weights loaded in ",
+               dtype_name(weights_.dtype()), " run with a ", dtype_name(rt.weights()), " runtime");
   SDFAST_CHECK(x_in.dim(3) == spec_.in_channels, "Conv2d: input has ", x_in.dim(3),
                " channels, expected ", spec_.in_channels, " (", x_in.describe(), ")");
   const Tensor x = x_in.to(rt.compute());

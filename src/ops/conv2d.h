@@ -1,10 +1,8 @@
 // 2-d convolution (torch.nn.Conv2d) through oneDNN, on NHWC activations.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 
 #include "core/runtime.h"
 #include "io/weights.h"
@@ -23,6 +21,8 @@ struct Conv2dSpec {
   bool bias = true;
 };
 
+// Read-only once built: a run's primitives live in its Runtime (rt.primitives()), so several runs
+// may call forward at the same time.
 class Conv2d {
  public:
   Conv2d() = default;
@@ -36,6 +36,8 @@ class Conv2d {
   // conv(x) + residual, residual: [N, Ho, Wo, Cout] (fused: the sum is done by the convolution).
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& residual) const;
   const Conv2dSpec& spec() const { return spec_; }
+  // The dtype the weights were loaded in (the precision of the Engine they were built for).
+  DType weights_dtype() const { return weights_.dtype(); }
 
   // LoRA hooks (src/lora/), as Linear's: they mutate the layer, never while it runs.
   const std::string& name() const { return name_; }
@@ -55,9 +57,8 @@ class Conv2d {
 
   Conv2dSpec spec_;
   std::string name_;  // the weights' path, for messages
-  mutable PackedWeights weights_;
+  PackedWeights weights_;  // packed once, shared by every run (thread-safe)
   Tensor bias_;  // F32 [out]
-  mutable std::map<std::tuple<int64_t, int64_t, int64_t, DType, bool>, Prim> cache_;
   std::shared_ptr<const LowRankAdapter> adapter_;  // LoRA kept unmerged, or null
 };
 

@@ -38,49 +38,75 @@ std::string describe(const dnnl::memory::desc& md) {
   return out + "]";
 }
 
-BoundWeights PackedWeights::get(Runtime& rt, const dnnl::memory::desc& want) {
-  // The layout kept: `want` itself, or `want`'s layout with the stored dtype.
-  dnnl::memory::desc keep = want;
-  if (want.data_type() != md_.data_type()) {
-    SDFAST_CHECK(md_.data_type() == dt::bf16 && want.data_type() == dt::f32, "weights stored as ",
-                 describe(md_), " cannot feed a primitive that wants ", describe(want));
-    keep.data.data_type = dnnl_bf16;
+PackedWeights::PackedWeights(Tensor plain, dnnl::memory::desc plain_md)
+    : state_(std::make_unique<State>()), dtype_(plain.dtype()) {
+  state_->packed = std::make_shared<const Packed>(Packed{std::move(plain), plain_md});
+}
+
+PackedWeights::PackedWeights(const PackedWeights& other) : dtype_(other.dtype_) {
+  if (!other.state_) return;
+  state_ = std::make_unique<State>();
+  std::lock_guard<std::mutex> lock(other.state_->mutex);
+  state_->packed = other.state_->packed;
+}
+
+PackedWeights& PackedWeights::operator=(const PackedWeights& other) {
+  if (this != &other) *this = PackedWeights(other);
+  return *this;
+}
+
+BoundWeights PackedWeights::get(Runtime& rt, const dnnl::memory::desc& want) const {
+  SDFAST_CHECK(state_, "PackedWeights::get on layer weights that were never loaded");
+  std::shared_ptr<const Packed> packed;
+  dnnl::memory::desc keep = want;  // the layout kept: `want` itself, or `want`'s with the stored dtype
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    packed = state_->packed;
+    if (want.data_type() != packed->md.data_type()) {
+      SDFAST_CHECK(packed->md.data_type() == dt::bf16 && want.data_type() == dt::f32, "weights stored as ",
+                   describe(packed->md), " cannot feed a primitive that wants ", describe(want));
+      keep.data.data_type = dnnl_bf16;
+    }
+    if (keep != packed->md) {
+      Tensor bytes = Tensor::empty({int64_t(keep.get_size())}, DType::U8);
+      dnnl::memory src(packed->md, rt.engine(), const_cast<void*>(packed->data.raw_data()));
+      dnnl::memory dst(keep, rt.engine(), bytes.raw_data());
+      dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
+      rt.stream().wait();
+      packed = std::make_shared<const Packed>(Packed{std::move(bytes), keep});
+      state_->packed = packed;
+    }
   }
-  if (keep != md_) {
-    Tensor packed = Tensor::empty({int64_t(keep.get_size())}, DType::U8);
-    dnnl::memory src(md_, rt.engine(), data_.raw_data());
-    dnnl::memory dst(keep, rt.engine(), packed.raw_data());
-    dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
-    rt.stream().wait();
-    data_ = std::move(packed);
-    md_ = keep;
-  }
-  if (keep == want) return {dnnl::memory(md_, rt.engine(), data_.raw_data()), Tensor()};
+  if (keep == want)
+    return {dnnl::memory(want, rt.engine(), const_cast<void*>(packed->data.raw_data())), packed};
   // bf16 -> float32, element by element over the whole buffer (padding included: zeros stay zeros).
-  const int64_t n = int64_t(md_.get_size() / 2);
-  Tensor expanded = Tensor::empty({n}, DType::F32);
-  const auto* src = static_cast<const uint16_t*>(data_.raw_data());
-  float* dst = expanded.data<float>();
+  const int64_t n = int64_t(keep.get_size() / 2);
+  auto expanded = std::make_shared<Tensor>(Tensor::empty({n}, DType::F32));
+  const auto* src = static_cast<const uint16_t*>(packed->data.raw_data());
+  float* dst = expanded->data<float>();
   const simd::Kernels& kern = rt.kernels();
   constexpr int64_t kChunk = 64 * 1024;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c)
     kern.unary(simd::Unary::Copy, 0.0f, src + c * kChunk, simd::Elem::BF16, dst + c * kChunk, simd::Elem::F32,
                std::min(kChunk, n - c * kChunk));
-  return {dnnl::memory(want, rt.engine(), expanded.raw_data()), std::move(expanded)};
+  return {dnnl::memory(want, rt.engine(), expanded->raw_data()), expanded};
 }
 
 Tensor PackedWeights::unpack(Runtime& rt, const dnnl::memory::desc& plain) const {
   SDFAST_CHECK(!empty(), "PackedWeights::unpack: no weights");
+  std::shared_ptr<const Packed> packed;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    packed = state_->packed;
+  }
+  const dnnl::memory::desc& md = packed->md;
   dnnl::memory::desc out_md = plain;
-  out_md.data.data_type = md_.data.data_type;
-  const DType dtype = md_.data_type() == dt::bf16 ? DType::BF16
-                      : md_.data_type() == dt::f16 ? DType::F16
-                                                   : DType::F32;
-  SDFAST_CHECK(md_.data_type() == dt::f32 || md_.data_type() == dt::bf16 || md_.data_type() == dt::f16,
-               "PackedWeights::unpack: weights stored as ", describe(md_));
-  Tensor t = Tensor::empty({int64_t(out_md.get_size() / dtype_size(dtype))}, dtype);
-  dnnl::memory src(md_, rt.engine(), const_cast<void*>(data_.raw_data()));
+  out_md.data.data_type = md.data.data_type;
+  SDFAST_CHECK(md.data_type() == dt::f32 || md.data_type() == dt::bf16 || md.data_type() == dt::f16,
+               "PackedWeights::unpack: weights stored as ", describe(md));
+  Tensor t = Tensor::empty({int64_t(out_md.get_size() / dtype_size(dtype_))}, dtype_);
+  dnnl::memory src(md, rt.engine(), const_cast<void*>(packed->data.raw_data()));
   dnnl::memory dst(out_md, rt.engine(), t.raw_data());
   dnnl::reorder(src, dst).execute(rt.stream(), src, dst);
   rt.stream().wait();

@@ -3,6 +3,9 @@
 
 #include <dnnl.hpp>
 
+#include <memory>
+#include <mutex>
+
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/tensor.h"
@@ -49,32 +52,52 @@ inline dnnl::memory as_memory(Runtime& rt, const dnnl::memory::desc& md, const T
   return dnnl::memory(md, rt.engine(), const_cast<void*>(t.raw_data()));
 }
 
-// Weights bound for one primitive execution: the memory to pass, and the buffer behind it when it
-// was made for this call (bf16-stored weights expanded to float32).
+// Weights bound for one primitive execution: the memory to pass, and what keeps its buffer alive
+// for the call (the packed copy it points into, or a float32 expansion made for this call).
 struct BoundWeights {
   dnnl::memory memory;
-  Tensor scratch;
+  std::shared_ptr<const void> keep;
 };
 
-// Weights reordered once into the layout a primitive asks for. Holds a single copy: when a
-// primitive for another input shape wants another layout, the copy is reordered again. Weights
+// A layer's weights, reordered into the layout its primitives ask for. Holds a single copy: when a
+// primitive for another input shape wants another layout, the copy is reordered again and replaces
+// the old one (a run still using the old one keeps it alive until its call returns). Weights
 // stored in bf16 for a float32 primitive (bf16 storage without native bf16 products) are kept in
 // bf16 in the primitive's own layout and expanded to float32 for each execution.
+//
+// Thread-safe: several runs may call get() at the same time. The values never change; only their
+// layout does, under a lock.
 class PackedWeights {
  public:
   PackedWeights() = default;
   // `plain` is the weight in `plain_md`'s layout and dtype (taken over, not copied).
-  PackedWeights(Tensor plain, dnnl::memory::desc plain_md) : data_(std::move(plain)), md_(plain_md) {}
-  // The weights in layout and dtype `want` (reordering on first request).
-  BoundWeights get(Runtime& rt, const dnnl::memory::desc& want);
-  bool empty() const { return !data_.defined(); }
+  PackedWeights(Tensor plain, dnnl::memory::desc plain_md);
+  // A copy shares the packed bytes (immutable) and repacks on its own from then on.
+  PackedWeights(const PackedWeights& other);
+  PackedWeights& operator=(const PackedWeights& other);
+  PackedWeights(PackedWeights&&) noexcept = default;
+  PackedWeights& operator=(PackedWeights&&) noexcept = default;
+  // The weights in layout and dtype `want` (reordering with `rt`'s stream when the copy kept is in
+  // another layout).
+  BoundWeights get(Runtime& rt, const dnnl::memory::desc& want) const;
+  bool empty() const { return !state_; }
+  // The dtype the weights are stored in.
+  DType dtype() const { return dtype_; }
   // A copy of the weights in layout `plain` (same dims, the stored dtype): exact, whatever layout
   // they were reordered to.
   Tensor unpack(Runtime& rt, const dnnl::memory::desc& plain) const;
 
  private:
-  Tensor data_;  // raw bytes, in md_'s layout
-  dnnl::memory::desc md_;
+  struct Packed {
+    Tensor data;  // raw bytes, in md's layout
+    dnnl::memory::desc md;
+  };
+  struct State {
+    std::mutex mutex;
+    std::shared_ptr<const Packed> packed;
+  };
+  std::unique_ptr<State> state_;
+  DType dtype_ = DType::F32;
 };
 
 }  // namespace sdfast::ops

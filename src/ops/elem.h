@@ -42,6 +42,12 @@ decltype(auto) dispatch_float(DType t, F&& f) {
   fail("kernel supports F32 and BF16 activations, got ", dtype_name(t));
 }
 
+// Calls f(A{}, B{}) for two activation dtypes (e.g. an op's input and output), each float or bf16_t.
+template <class F>
+decltype(auto) dispatch_float2(DType a, DType b, F&& f) {
+  return dispatch_float(a, [&](auto ta) { return dispatch_float(b, [&](auto tb) { return f(ta, tb); }); });
+}
+
 // Checks that `x` has `n` dims and the given last dimension (-1: any).
 inline void check_rank(const Tensor& x, int n, const char* what) {
   SDFAST_CHECK(x.ndim() == n, what, ": expected a ", n, "-d tensor, got ", x.describe());

@@ -24,9 +24,9 @@ Linear::Linear(Runtime& rt, Tensor weight, Tensor bias, std::string name) : name
 
 const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act,
                                       std::optional<DType> residual) const {
-  auto key = std::make_tuple(m, src, dst, act, residual);
-  auto it = cache_.find(key);
-  if (it != cache_.end()) return it->second;
+  const PrimitiveCache::Key key{1, in_, out_, bias_.defined(), m, int64_t(src), int64_t(dst), int64_t(act),
+                                residual ? int64_t(*residual) : -1};
+  return rt.primitives().get<Prim>(key, [&] {
   dnnl::memory::desc src_md({m, in_}, to_dnnl(src), tag::ab);
   dnnl::memory::desc wei_md({in_, out_}, to_dnnl(rt.compute()), tag::any);
   dnnl::memory::desc dst_md({m, out_}, to_dnnl(dst), tag::ab);
@@ -47,11 +47,14 @@ const Linear::Prim& Linear::primitive(Runtime& rt, int64_t m, DType src, DType d
           (bias_.defined() ? " with bias" : "") + (residual ? " + residual" : ""),
       [&] { return dnnl::matmul::primitive_desc(desc, attr, rt.engine()); });
   prim.prim = dnnl::matmul(prim.pd);
-  return cache_.emplace(key, std::move(prim)).first->second;
+  return prim;
+  });
 }
 
 Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor* residual,
                    DType out) const {
+  SDFAST_CHECK(weights_.dtype() == rt.weights(), "Linear '", name_, "': weights loaded in ",
+               dtype_name(weights_.dtype()), " run with a ", dtype_name(rt.weights()), " runtime");
   SDFAST_CHECK(x_in.ndim() >= 1 && x_in.dim(-1) == in_, "Linear: input ", x_in.describe(),
                " does not end in ", in_, " features");
   const Tensor x = x_in.to(rt.compute());

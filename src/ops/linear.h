@@ -1,11 +1,9 @@
 // Fully connected layer (torch.nn.Linear: y = x W^T + b) through oneDNN matmul.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <optional>
-#include <tuple>
 
 #include "core/runtime.h"
 #include "io/weights.h"
@@ -14,6 +12,8 @@
 
 namespace sdfast::ops {
 
+// Read-only once built: a run's primitives live in its Runtime (rt.primitives()), so several runs
+// may call forward at the same time.
 class Linear {
  public:
   Linear() = default;
@@ -31,6 +31,8 @@ class Linear {
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& residual) const;
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
+  // The dtype the weights were loaded in (the precision of the Engine they were built for).
+  DType weights_dtype() const { return weights_.dtype(); }
 
   // LoRA hooks (src/lora/). They mutate the layer: never while it runs.
   const std::string& name() const { return name_; }
@@ -55,9 +57,8 @@ class Linear {
 
   int64_t in_ = 0, out_ = 0;
   std::string name_;  // the weights' path ("down_blocks.0.attentions.0.proj_in"), for messages
-  mutable PackedWeights weights_;
+  PackedWeights weights_;  // packed once, shared by every run (thread-safe)
   Tensor bias_;  // F32 [1, out] or undefined
-  mutable std::map<std::tuple<int64_t, DType, DType, Activation, std::optional<DType>>, Prim> cache_;
   std::shared_ptr<const LowRankAdapter> adapter_;  // LoRA kept unmerged, or null
 };
 

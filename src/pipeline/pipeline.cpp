@@ -52,7 +52,7 @@ LoraInfo Pipeline::load_lora(const std::string& path, double scale, bool merge) 
 void Pipeline::set_lora_scale(size_t index, double scale) { impl_->pipe->set_lora_scale(index, float(scale)); }
 void Pipeline::unload_loras() { impl_->pipe->unload_loras(); }
 
-GenerateResult Pipeline::generate(const GenerateRequest& request) {
+GenerateResult Pipeline::generate(const GenerateRequest& request) const {
   PipelineOutput out = impl_->pipe->generate(request);
   GenerateResult r;
   r.images = std::move(out.images_uint8);
@@ -69,13 +69,13 @@ GenerateResult Pipeline::generate(const GenerateRequest& request) {
   return r;
 }
 
-GenerateResult Pipeline::img2img(const GenerateRequest& request) {
+GenerateResult Pipeline::img2img(const GenerateRequest& request) const {
   if (!request.image) fail_argument("img2img: no init image (request.image) given");
   if (request.mask_image) fail_argument("img2img: a mask_image is given; use inpaint()");
   return generate(request);
 }
 
-GenerateResult Pipeline::inpaint(const GenerateRequest& request) {
+GenerateResult Pipeline::inpaint(const GenerateRequest& request) const {
   if (!request.image) fail_argument("inpaint: no init image (request.image) given");
   if (!request.mask_image) fail_argument("inpaint: no mask (request.mask_image) given");
   return generate(request);

@@ -8,13 +8,13 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "core/utf8.h"
 #include "io/diffusers_folder.h"
 #include "io/memory_budget.h"
 #include "models/autoencoder_kl.h"
 #include "models/autoencoder_tiny.h"
 #include "pipeline/batch.h"
 #include "pipeline/image_edit.h"
+#include "models/component_loader.h"
 #include "random/generator.h"
 #include "random/numpy_pcg64_generator.h"
 #include "simd/dispatch.h"
@@ -31,16 +31,14 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// "auto": bf16 where the kernel variant multiplies in bf16 natively, float32 elsewhere.
-DType parse_dtype(const std::string& s, const char* what) {
-  if (s == "auto") return simd::native_bf16(simd::dispatch().chosen) ? DType::BF16 : DType::F32;
-  if (s == "f32" || s == "fp32" || s == "float32") return DType::F32;
-  if (s == "bf16" || s == "bfloat16") return DType::BF16;
-  fail_argument(what, " must be auto, f32 or bf16, got '", s, "'");
+// Auto: bf16 where the kernel variant multiplies in bf16 natively, float32 elsewhere.
+DType resolve(Precision p) {
+  if (p == Precision::Auto) return simd::native_bf16(simd::dispatch().chosen) ? DType::BF16 : DType::F32;
+  return p == Precision::BF16 ? DType::BF16 : DType::F32;
 }
 
 // One line saying what a bf16 request runs as on this CPU, when it is not native bf16.
-std::optional<std::string> precision_note(const Runtime& models, const Runtime& vae) {
+std::optional<std::string> precision_note(const Engine& models, const Engine& vae) {
   if (!models.bf16_storage_only() && !vae.bf16_storage_only()) return std::nullopt;
   const std::string what = models.bf16_storage_only() && vae.bf16_storage_only() ? "bf16"
                            : models.bf16_storage_only()                          ? "bf16 (unet, text encoder)"
@@ -49,17 +47,10 @@ std::optional<std::string> precision_note(const Runtime& models, const Runtime& 
          simd::isa_name(models.isa()) + " has no native bf16 matrix products";
 }
 
-// Weights for a component: its files, or seeded random values for config-only folders (taking
-// at most `budget` bytes, shared by the components).
-std::unique_ptr<WeightSource> open_weights(const Component& c, const PipelineOptions& o,
-                                           uint64_t salt, uint64_t* budget) {
-  if (c.has_weights() && !o.random_weights) return c.open_weights();
-  if (!o.random_weights)
-    fail("'", c.dir, "' has no weights (diffusion_pytorch_model.safetensors / model.safetensors); "
-         "use random weights (--random-weights) for config-only folders");
-  return std::make_unique<RandomWeights>(
-      o.random_weights_seed * 1000003ull + salt, budget,
-      "'" + (c.config_path.empty() ? c.dir : c.config_path) + "'");
+// Where the components' weights come from: their files, or seeded random values for config-only
+// folders (taking at most `budget` bytes, shared by the components).
+models::WeightsFrom weights_from(const PipelineOptions& o, uint64_t* budget) {
+  return models::WeightsFrom{o.random_weights, o.random_weights_seed, budget};
 }
 
 }  // namespace
@@ -69,18 +60,16 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   const auto t0 = Clock::now();
   std::unique_ptr<StableDiffusionPipeline> p(new StableDiffusionPipeline());
   p->options_ = o;
-  if (o.attention != "flash" && o.attention != "naive")
-    fail_argument("attention must be flash or naive, got '", o.attention, "'");
-  if (o.threads < 0 || o.threads > kMaxThreads)
-    fail_argument("threads must be between 0 (all cores) and ", kMaxThreads, ", got ", o.threads);
+  o.validate();
   RuntimeOptions ro;
   ro.threads = o.threads;
-  ro.precision = parse_dtype(o.dtype, "dtype");
-  ro.attention = o.attention == "naive" ? AttentionKernel::Naive : AttentionKernel::Flash;
-  p->rt_ = std::make_unique<Runtime>(ro);
+  ro.precision = resolve(o.dtype);
+  ro.attention = o.attention == AttentionKind::Naive ? AttentionKernel::Naive : AttentionKernel::Flash;
+  p->engine_ = std::make_unique<Engine>(ro);
   RuntimeOptions vo = ro;
-  vo.precision = o.vae_dtype.empty() ? ro.precision : parse_dtype(o.vae_dtype, "vae_dtype");
-  p->vae_rt_ = std::make_unique<Runtime>(vo);
+  vo.precision = o.vae_dtype ? resolve(*o.vae_dtype) : ro.precision;
+  p->vae_engine_ = std::make_unique<Engine>(vo);
+  Runtime rt(*p->engine_, o.threads);  // loading is a run of its own (weights packed with it)
 
   FolderOptions fo;
   fo.variant = o.variant;
@@ -97,25 +86,28 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   info.name = fs::path(path).lexically_normal().filename().string();
   if (info.name.empty()) info.name = fs::path(path).lexically_normal().parent_path().filename().string();
   info.dtype = dtype_name(ro.precision) == std::string("BF16") ? "bf16" : "f32";
-  if (o.dtype == "auto") info.dtype += " (auto)";
-  if (auto n = precision_note(*p->rt_, *p->vae_rt_)) info.notes.push_back(*n);
+  if (o.dtype == Precision::Auto) info.dtype += " (auto)";
+  if (auto n = precision_note(*p->engine_, *p->vae_engine_)) info.notes.push_back(*n);
   for (const std::string& ignored : folder.ignored()) info.notes.push_back(ignored + " present: not run");
 
-  // Tokenizer (config-only folders have no vocabulary: use the CLIP one bundled with sdfast).
+  // Tokenizer (config-only folders have no vocabulary: use the caller's fallback_tokenizer).
   const Component& tok = folder.component("tokenizer");
   if (fs::exists(fs::path(tok.dir) / "vocab.json")) {
     p->tokenizer_.emplace(ClipTokenizer::from_folder(tok.dir));
   } else {
-    const std::string bundled = (fs::path(bundled_demo_model()) / "tokenizer").string();
-    info.notes.push_back("'" + tok.dir + "' has no vocab.json: using the CLIP vocabulary in '" + bundled + "'");
-    p->tokenizer_.emplace(ClipTokenizer::from_folder(bundled));
+    if (o.fallback_tokenizer.empty())
+      fail("'", tok.dir, "' has no vocab.json (a config-only folder?): give a CLIP tokenizer folder "
+           "as PipelineOptions::fallback_tokenizer");
+    info.notes.push_back("'" + tok.dir + "' has no vocab.json: using the CLIP vocabulary in '" +
+                         o.fallback_tokenizer + "'");
+    p->tokenizer_.emplace(ClipTokenizer::from_folder(o.fallback_tokenizer));
   }
 
   const Component& te = folder.component("text_encoder");
   {
-    auto w = open_weights(te, o, 1, &p->random_weights_budget_);
-    p->text_encoder_.emplace(*p->rt_, *w, models::CLIPTextConfig::from_config(te.config));
-    info.text_encoder_parameters = w->parameters_loaded();
+    auto loaded = models::load_text_encoder(rt, te, weights_from(o, &p->random_weights_budget_));
+    p->text_encoder_.emplace(std::move(loaded.model));
+    info.text_encoder_parameters = loaded.parameters;
     info.text_encoder_class = te.class_name;
     for (const auto& f : te.weights.files) info.weight_files.push_back(f);
   }
@@ -134,10 +126,9 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
   }
   const Component& unet = folder.component("unet");
   {
-    auto w = open_weights(unet, o, 2, &p->random_weights_budget_);
-    p->unet_.emplace(*p->rt_, models::UNet2DConditionModelConfig::from_json(unet.config), *w);
-    w->check_all_used();
-    info.unet_parameters = w->parameters_loaded();
+    auto loaded = models::load_unet(rt, unet, weights_from(o, &p->random_weights_budget_));
+    p->unet_.emplace(std::move(loaded.model));
+    info.unet_parameters = loaded.parameters;
     info.unet_class = unet.class_name;
     for (const auto& f : unet.weights.files) info.weight_files.push_back(f);
     if (!unet.weights.files.empty()) info.notes.push_back("unet weights: " + unet.weights.describe());
@@ -154,29 +145,23 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::load(
 }
 
 std::unique_ptr<models::Vae> StableDiffusionPipeline::build_vae(const Component& c, models::AutoencoderParts parts,
-                                                               int64_t* parameters) {
-  auto w = open_weights(c, options_, 3, &random_weights_budget_);
-  std::unique_ptr<models::Vae> vae;
-  if (c.class_name == "AutoencoderKL") {
-    vae = std::make_unique<models::AutoencoderKL>(*vae_rt_, *w, models::AutoencoderKLConfig::from_config(c.config),
-                                                  parts);
-  } else if (c.class_name == "AutoencoderTiny") {
-    vae = std::make_unique<models::AutoencoderTiny>(
-        *vae_rt_, *w, models::AutoencoderTinyConfig::from_config(c.config), parts);
-  } else {
-    fail("'", c.dir, "': VAE class '", c.class_name, "' is not supported (AutoencoderKL, AutoencoderTiny)");
-  }
-  if (parameters) *parameters = w->parameters_loaded();
-  return vae;
+                                                               uint64_t* random_weights_budget,
+                                                               int64_t* parameters) const {
+  Runtime rt(*vae_engine_, options_.threads);  // loading is a run of its own (weights packed with it)
+  auto loaded = models::load_vae(rt, c, weights_from(options_, random_weights_budget), parts);
+  if (parameters) *parameters = loaded.parameters;
+  return std::move(loaded.model);
 }
 
 void StableDiffusionPipeline::load_vae(const Component& c) {
   int64_t parameters = 0;
-  vae_ = build_vae(c, models::AutoencoderParts{/*encoder=*/false, /*decoder=*/true}, &parameters);
+  vae_ = build_vae(c, models::AutoencoderParts{/*encoder=*/false, /*decoder=*/true}, &random_weights_budget_,
+                   &parameters);
   {
     std::lock_guard lock(vae_encoder_mutex_);
     vae_component_ = std::make_shared<const Component>(c);
     vae_encoder_.reset();
+    vae_encoder_budget_ = random_weights_budget_;
   }
   info_.vae_class = c.class_name;
   info_.vae_parameters = parameters;
@@ -185,10 +170,11 @@ void StableDiffusionPipeline::load_vae(const Component& c) {
   info_.default_height = info_.default_width = sample * scale;
 }
 
-const models::Vae& StableDiffusionPipeline::vae_encoder() {
+const models::Vae& StableDiffusionPipeline::vae_encoder() const {
   std::lock_guard lock(vae_encoder_mutex_);
   if (!vae_encoder_)
-    vae_encoder_ = build_vae(*vae_component_, models::AutoencoderParts{/*encoder=*/true, /*decoder=*/false}, nullptr);
+    vae_encoder_ = build_vae(*vae_component_, models::AutoencoderParts{/*encoder=*/true, /*decoder=*/false},
+                             &vae_encoder_budget_, nullptr);
   return *vae_encoder_;
 }
 
@@ -207,57 +193,33 @@ lora::LoraMatch StableDiffusionPipeline::load_lora(const std::string& path, floa
   lora::LoraTargets targets;
   unet_->collect_layers(targets.unet);
   text_encoder_->collect_layers(targets.text_encoder);
-  return loras_.add(*rt_, lora::LoraFile::read(path), scale, mode, targets);
+  Runtime rt(*engine_, options_.threads);
+  return loras_.add(rt, lora::LoraFile::read(path), scale, mode, targets);
 }
 
-void StableDiffusionPipeline::set_lora_scale(size_t index, float scale) { loras_.set_scale(*rt_, index, scale); }
+void StableDiffusionPipeline::set_lora_scale(size_t index, float scale) {
+  Runtime rt(*engine_, options_.threads);
+  loras_.set_scale(rt, index, scale);
+}
 
-void StableDiffusionPipeline::unload_loras() { loras_.clear(*rt_); }
+void StableDiffusionPipeline::unload_loras() {
+  Runtime rt(*engine_, options_.threads);
+  loras_.clear(rt);
+}
 
 void StableDiffusionPipeline::set_scheduler(const std::string& name, const std::optional<Config>& config) {
-  make_scheduler(name, config ? *config : scheduler_config_);  // throws for bad names/values
+  // Built once here to check the name and values (throws); each run builds its own.
+  info_.scheduler_class = make_scheduler(name, config ? *config : scheduler_config_)->class_name();
   scheduler_name_ = name;
   scheduler_config_override_ = config;
-  info_.scheduler_class = make_scheduler(name, config ? *config : scheduler_config_)->class_name();
 }
 
 void StableDiffusionPipeline::check_request(const GenerateRequest& r, int height, int width) const {
-  if (r.prompts.empty()) fail_argument("no prompt given");
-  // Checked here so that the error says which prompt (the tokenizer checks again).
-  for (auto [texts, name] :
-       {std::pair{&r.prompts, "prompt"}, {&r.negative_prompts, "negative prompt"}})
-    for (size_t i = 0; i < texts->size(); ++i)
-      if (size_t bad = 0; !is_valid_utf8((*texts)[i], &bad))
-        fail_argument(name, " ", i + 1, " of ", texts->size(), " is not valid UTF-8 (byte 0x",
-                      std::hex, int(uint8_t((*texts)[i][bad])), std::dec, " at byte offset ", bad,
-                      ")");
-  if (!r.negative_prompts.empty() && r.negative_prompts.size() != 1 && r.negative_prompts.size() != r.prompts.size())
-    fail_argument("negative prompts: give none, one, or one per prompt (", r.prompts.size(), "), got ",
-                  r.negative_prompts.size());
+  r.validate();
+  // What depends on the model: the default size (from the UNet and VAE) and the text encoder.
   for (auto [v, name] : {std::pair{height, "height"}, {width, "width"}})
-    if (v < 8 || v % 8 != 0 || v > 4096)
-      fail_argument(name, " must be a positive multiple of 8 up to 4096, got ", v);
-  if (r.num_inference_steps < 1 || r.num_inference_steps > 1000)
-    fail_argument("num_inference_steps must be between 1 and 1000, got ", r.num_inference_steps);
-  if (!std::isfinite(r.guidance_scale) || std::fabs(r.guidance_scale) > 1000)
-    fail_argument("guidance_scale must be a finite number (|g| <= 1000), got ", r.guidance_scale);
-  if (r.num_images_per_prompt < 1 || r.num_images_per_prompt > 256)
-    fail_argument("num_images_per_prompt must be between 1 and 256, got ", r.num_images_per_prompt);
-  const size_t images = r.prompts.size() * size_t(r.num_images_per_prompt);
-  if (images > 256) fail_argument(images, " images requested; at most 256 per call");
-  if (r.seeds.size() > 1 && r.seeds.size() != images)
-    fail_argument("give no seed, one seed, or one per image (", images, "), got ", r.seeds.size());
-  if (!r.generator_states.empty()) {
-    if (!r.seeds.empty()) fail_argument("give seeds or generator states, not both");
-    if (r.generator != "numpy")
-      fail_argument("generator states are numpy PCG64 states; the generator is '", r.generator, "'");
-    if (r.generator_states.size() != images)
-      fail_argument("give one generator state per image (", images, "), got ", r.generator_states.size());
-  }
-  if (!(r.eta >= 0 && r.eta <= 1)) fail_argument("eta must be between 0 and 1, got ", r.eta);
-  if (r.deepcache_interval < 0 || r.deepcache_interval > 1000)
-    fail_argument("deepcache_interval must be between 0 and 1000 (0 or 1: off), got ",
-                  r.deepcache_interval);
+    if (v < 8 || v % 8 != 0 || v > Limits::kMaxSize)
+      fail_argument(name, " must be a positive multiple of 8 up to ", Limits::kMaxSize, ", got ", v);
   if (r.deepcache_interval > 1)  // throws naming the valid branch ids of this UNet
     models::make_deepcache_plan(unet_->block_layout(), r.deepcache_branch_id);
   const int layers = text_encoder_->config().num_hidden_layers;
@@ -265,8 +227,8 @@ void StableDiffusionPipeline::check_request(const GenerateRequest& r, int height
     fail_argument("clip_skip must be between 0 and ", layers - 1, " for this text encoder, got ", r.clip_skip);
 }
 
-Tensor StableDiffusionPipeline::encode_text(const std::vector<std::string>& texts, int clip_skip,
-                                            std::vector<std::string>& warnings) {
+Tensor StableDiffusionPipeline::encode_text(Runtime& rt, const std::vector<std::string>& texts,
+                                            int clip_skip, std::vector<std::string>& warnings) const {
   const int len = tokenizer_->model_max_length();
   Tensor ids = Tensor::empty({int64_t(texts.size()), len}, DType::I32);
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -276,10 +238,10 @@ Tensor StableDiffusionPipeline::encode_text(const std::vector<std::string>& text
                          std::to_string(len) + " tokens: " + tokens.removed_text);
     std::copy(tokens.input_ids.begin(), tokens.input_ids.end(), ids.data<int32_t>() + i * size_t(len));
   }
-  return text_encoder_->encode(*rt_, ids, clip_skip).to(DType::F32);
+  return text_encoder_->encode(rt, ids, clip_skip).to(DType::F32);
 }
 
-PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
+PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) const {
   const auto t_start = Clock::now();
   // An init image sets the size (img2img, inpainting); negative sizes are refused below.
   const int height = r.height != 0 ? r.height : r.image ? r.image->height : info_.default_height;
@@ -287,8 +249,10 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   // The init image first: a wrong image size is named as such, not as a bad height.
   check_edit_request(r, height, width, unet_->config().in_channels, vae_->latent_channels());
   check_request(r, height, width);
-  auto generator_check = make_generator(r.generator, 0);  // rejects unknown names up front
-  (void)generator_check;
+
+  // This run's execution contexts, on the calling thread (the models are shared, read-only).
+  const int threads = r.threads != 0 ? r.threads : options_.threads;
+  Runtime rt(*engine_, threads), vae_rt(*vae_engine_, threads);
 
   PipelineOutput out;
   const int64_t n_prompts = int64_t(r.prompts.size()), per = r.num_images_per_prompt;
@@ -297,19 +261,22 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
 
   // 1. Prompt embeddings (Diffusers applies clip_skip to the prompts, not to the negative prompts).
   auto t0 = Clock::now();
-  out.prompt_embeds = encode_text(r.prompts, r.clip_skip, out.warnings);
+  out.prompt_embeds = encode_text(rt, r.prompts, r.clip_skip, out.warnings);
   Tensor embeds = repeat_rows(out.prompt_embeds, per);
   if (cfg) {
     std::vector<std::string> neg(size_t(n_prompts), "");
     if (r.negative_prompts.size() == 1) neg.assign(size_t(n_prompts), r.negative_prompts[0]);
     if (r.negative_prompts.size() == size_t(n_prompts)) neg = r.negative_prompts;
-    out.negative_prompt_embeds = encode_text(neg, 0, out.warnings);
+    out.negative_prompt_embeds = encode_text(rt, neg, 0, out.warnings);
     embeds = cat0({repeat_rows(out.negative_prompt_embeds, per), embeds});  // unconditional first
   }
   out.timings.text_encoder_s = seconds_since(t0);
 
   // 2. Scheduler and timesteps (a fresh instance: schedulers keep per-run state).
-  auto scheduler = make_scheduler(scheduler_name_, scheduler_config_override_ ? *scheduler_config_override_ : scheduler_config_);
+  auto scheduler = r.scheduler.empty()
+                       ? make_scheduler(scheduler_name_, scheduler_config_override_ ? *scheduler_config_override_
+                                                                                    : scheduler_config_)
+                       : make_scheduler(r.scheduler, scheduler_config_);
   scheduler->set_timesteps(r.num_inference_steps);
   scheduler->set_eta(r.eta);
   out.scheduler = scheduler->class_name();
@@ -324,13 +291,13 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     out.seeds.resize(size_t(images));
     for (int64_t i = 0; i < images; ++i)
       out.seeds[size_t(i)] = r.seeds.empty() ? uint64_t(i) : r.seeds.size() == 1 ? r.seeds[0] + uint64_t(i) : r.seeds[size_t(i)];
-    for (uint64_t seed : out.seeds) generators.push_back(make_generator(r.generator, seed));
+    for (uint64_t seed : out.seeds) generators.push_back(make_generator(to_string(r.generator), seed));
   }
   const int64_t channels = unet_->config().in_channels, scale = vae_->vae_scale_factor();
   const Shape latent_shape{images, channels, height / scale, width / scale};
   std::optional<EditLatents> edit;
   if (edit_mode(r) != EditMode::TextToImage) {
-    edit = prepare_edit_latents(r, vae_encoder(), *vae_rt_, *scheduler, generators, int(channels),
+    edit = prepare_edit_latents(r, vae_encoder(), vae_rt, *scheduler, generators, int(channels),
                                 height / scale, width / scale);
     out.timings.vae_encode_s = edit->vae_encode_s;
     out.initial_latents = edit->noise;
@@ -393,9 +360,9 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     if (deep_cache) {
       const bool full = deep_schedule->next_call_is_full(t);
       if (full) out.timings.deepcache_full_calls.push_back(int(step));
-      noise_pred = unet_->forward(*rt_, model_in, {t}, embeds, *deep_cache, full);
+      noise_pred = unet_->forward(rt, model_in, {t}, embeds, *deep_cache, full);
     } else {
-      noise_pred = unet_->forward(*rt_, model_in, t, embeds);
+      noise_pred = unet_->forward(rt, model_in, t, embeds);
     }
     if (cfg) {
       const int64_t half = noise_pred.numel() / 2;
@@ -414,7 +381,8 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
     }
     const double step_s = seconds_since(ts);
     out.timings.unet_steps_s.push_back(step_s);
-    if (r.callback && !r.callback(StepInfo{int(step) + 1, int(timesteps.size()), t, step_s})) throw Cancelled();
+    if (r.callback && !r.callback(StepInfo{int(step) + 1, int(timesteps.size()), t, step_s})) rt.cancel();
+    if (rt.cancelled()) throw Cancelled();
   }
   out.final_latents = latents;
   for (const auto& g : generators)
@@ -426,7 +394,7 @@ PipelineOutput StableDiffusionPipeline::generate(const GenerateRequest& r) {
   for (int64_t i = 0; i < images; ++i) {
     Tensor lat = latents.slice0(i, i + 1).clone();
     for (float& v : lat.span<float>()) v = v / vae_->scaling_factor();
-    const Tensor img = vae_->decode(*vae_rt_, lat).to(DType::F32);  // [1, 3, H, W] in [-1, 1]
+    const Tensor img = vae_->decode(vae_rt, lat).to(DType::F32);  // [1, 3, H, W] in [-1, 1]
     const int64_t h = img.dim(2), w = img.dim(3);
     if (!out.images.defined()) out.images = Tensor::empty({images, h, w, 3}, DType::F32);
     float* dst = out.images.data<float>() + i * h * w * 3;

@@ -61,7 +61,10 @@ class StableDiffusionPipeline {
   // Swaps in another VAE component folder (AutoencoderKL or AutoencoderTiny).
   void set_vae(const std::string& path);
 
-  PipelineOutput generate(const GenerateRequest& request);
+  // Thread-safe: several generate() calls may run at the same time on one pipeline (each makes its
+  // own Runtime and scheduler; the models are read-only). set_scheduler and set_vae must not run
+  // while a generate() does.
+  PipelineOutput generate(const GenerateRequest& request) const;
   const PipelineInfo& info() const { return info_; }
 
   // LoRA on the UNet and the text encoder (lora/lora_stack.h). These mutate the models: never
@@ -74,27 +77,30 @@ class StableDiffusionPipeline {
  private:
   StableDiffusionPipeline() = default;
   void load_vae(const Component& component);
+  // `random_weights_budget`: bytes random weights may still take (random-weights mode), decreased.
   std::unique_ptr<models::Vae> build_vae(const Component& component, models::AutoencoderParts parts,
-                                         int64_t* parameters);
+                                         uint64_t* random_weights_budget, int64_t* parameters) const;
   // The VAE's encoder, loaded on first use (img2img, inpainting) so that text-to-image never holds
-  // it; safe to call from concurrent generations.
-  const models::Vae& vae_encoder();
+  // it; safe to call from concurrent generations (the one lazily built part, under its mutex).
+  const models::Vae& vae_encoder() const;
   // Validates the request against this pipeline; throws InvalidArgument.
   void check_request(const GenerateRequest& r, int height, int width) const;
   // [texts, 77, D] embeddings (Diffusers encode_prompt; clip_skip applies to prompts only).
-  Tensor encode_text(const std::vector<std::string>& texts, int clip_skip,
-                     std::vector<std::string>& warnings);
+  Tensor encode_text(Runtime& rt, const std::vector<std::string>& texts, int clip_skip,
+                     std::vector<std::string>& warnings) const;
 
   PipelineOptions options_;
-  std::unique_ptr<Runtime> rt_;      // text encoder and UNet
-  std::unique_ptr<Runtime> vae_rt_;  // the VAE (its own precision)
+  std::unique_ptr<Engine> engine_;      // text encoder and UNet
+  std::unique_ptr<Engine> vae_engine_;  // the VAE (its own precision)
   std::optional<ClipTokenizer> tokenizer_;
   std::optional<models::CLIPTextModel> text_encoder_;
   std::optional<models::UNet2DConditionModel> unet_;
   std::unique_ptr<models::Vae> vae_;  // decoder only
   std::shared_ptr<const Component> vae_component_;
-  std::mutex vae_encoder_mutex_;
-  std::unique_ptr<models::Vae> vae_encoder_;  // encoder only, loaded by vae_encoder()
+  mutable std::mutex vae_encoder_mutex_;
+  // Encoder only, loaded by vae_encoder() (guarded by vae_encoder_mutex_, as its budget).
+  mutable std::unique_ptr<models::Vae> vae_encoder_;
+  mutable uint64_t vae_encoder_budget_ = UINT64_MAX;
   lora::LoraStack loras_;  // patches unet_ and text_encoder_
   Config scheduler_config_;
   std::string scheduler_name_;

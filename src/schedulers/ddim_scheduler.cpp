@@ -48,17 +48,8 @@ DDIMScheduler::DDIMScheduler(DDIMSchedulerConfig config) : config_(std::move(con
 }
 
 void DDIMScheduler::set_timesteps(int n) {
-  const int T = num_train_timesteps_;
-  if (n < 1 || n > T)
-    fail_argument("DDIMScheduler: num_inference_steps must be in [1, ", T, "], got ", n);
-  std::vector<double> t = spaced_timesteps(config_.timestep_spacing, T, n, config_.steps_offset,
-                                           /*round_linspace=*/true);
-  for (double v : t)
-    if (v < 0 || v >= T)
-      fail_argument("DDIMScheduler: ", n, " steps with timestep_spacing '",
-                    config_.timestep_spacing, "' and steps_offset ", config_.steps_offset,
-                    " give timestep ", v, ", outside [0, ", T, ")");
-  timesteps_ = std::move(t);
+  const int T = check_steps(n);
+  timesteps_ = checked_spaced_timesteps(class_name(), config_.timestep_spacing, T, n, config_.steps_offset);
   num_inference_steps_ = n;
 }
 

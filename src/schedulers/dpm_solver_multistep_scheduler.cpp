@@ -96,10 +96,7 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(DPMSolverMultistepSched
 }
 
 void DPMSolverMultistepScheduler::set_timesteps(int n) {
-  const int T = num_train_timesteps_;
-  if (n < 1 || n > T)
-    fail_argument("DPMSolverMultistepScheduler: num_inference_steps must be in [1, ", T, "], got ",
-                  n);
+  const int T = check_steps(n);
   // Clip the smallest lambdas (critical for squaredcos_cap_v2): searchsorted on flip(lambda_t).
   int clipped_idx = 0;
   while (clipped_idx < T &&
@@ -117,9 +114,7 @@ void DPMSolverMultistepScheduler::set_timesteps(int n) {
   const std::vector<float> log_sigmas = log_f32(train);
   std::vector<double> sig;
   if (config_.use_karras_sigmas) {
-    const double lo = std::isnan(config_.sigma_min) ? double(train.front()) : config_.sigma_min;
-    const double hi = std::isnan(config_.sigma_max) ? double(train.back()) : config_.sigma_max;
-    sig = karras_sigmas(lo, hi, n);
+    sig = karras_sigmas_between(config_.sigma_min, config_.sigma_max, train, n);
     t.clear();
     for (double s : sig) t.push_back(np_round(sigma_to_t(s, log_sigmas)));
   } else if (config_.use_lu_lambdas) {
@@ -142,18 +137,11 @@ void DPMSolverMultistepScheduler::set_timesteps(int n) {
   step_index_ = -1;
 }
 
-DPMSolverMultistepScheduler::Point DPMSolverMultistepScheduler::point(size_t i) const {
-  const float sigma = float(sigmas_[i]);
-  Point p;
-  p.alpha = 1.0f / std::sqrt(sigma * sigma + 1.0f);
-  p.sigma = sigma * p.alpha;
-  p.lambda = std::log(p.alpha) - std::log(p.sigma);
-  return p;
-}
+SigmaPoint DPMSolverMultistepScheduler::point(size_t i) const { return sigma_point(float(sigmas_[i])); }
 
 Tensor DPMSolverMultistepScheduler::convert_model_output(const Tensor& model_output,
                                                          const Tensor& sample) const {
-  const Point p = point(size_t(step_index_));
+  const SigmaPoint p = point(size_t(step_index_));
   const float a = p.alpha, s = p.sigma;
   const std::string& pred = config_.prediction_type;
   if (is_data_prediction(config_.algorithm_type)) {
@@ -185,7 +173,7 @@ Tensor DPMSolverMultistepScheduler::convert_model_output(const Tensor& model_out
 
 Tensor DPMSolverMultistepScheduler::first_order_update(const Tensor& m0, const Tensor& sample,
                                                        const Tensor& noise) const {
-  const Point t = point(size_t(step_index_ + 1)), s = point(size_t(step_index_));
+  const SigmaPoint t = point(size_t(step_index_ + 1)), s = point(size_t(step_index_));
   const float h = t.lambda - s.lambda;
   const std::string& algo = config_.algorithm_type;
   if (algo == "dpmsolver++") {
@@ -214,7 +202,7 @@ Tensor DPMSolverMultistepScheduler::first_order_update(const Tensor& m0, const T
 Tensor DPMSolverMultistepScheduler::second_order_update(const Tensor& sample,
                                                         const Tensor& noise) const {
   const size_t i = size_t(step_index_);
-  const Point t = point(i + 1), s0 = point(i), s1 = point(i - 1);
+  const SigmaPoint t = point(i + 1), s0 = point(i), s1 = point(i - 1);
   const Tensor& m0 = model_outputs_[model_outputs_.size() - 1];
   const Tensor& m1 = model_outputs_[model_outputs_.size() - 2];
   const float h = t.lambda - s0.lambda, h_0 = s0.lambda - s1.lambda;
@@ -262,7 +250,7 @@ Tensor DPMSolverMultistepScheduler::second_order_update(const Tensor& sample,
 
 Tensor DPMSolverMultistepScheduler::third_order_update(const Tensor& sample) const {
   const size_t i = size_t(step_index_);
-  const Point t = point(i + 1), s0 = point(i), s1 = point(i - 1), s2 = point(i - 2);
+  const SigmaPoint t = point(i + 1), s0 = point(i), s1 = point(i - 1), s2 = point(i - 2);
   const size_t n = model_outputs_.size();
   const Tensor& m0 = model_outputs_[n - 1];
   const Tensor& m1 = model_outputs_[n - 2];

@@ -12,6 +12,7 @@
 
 #include "schedulers/scheduler.h"
 #include "schedulers/scheduler_config.h"
+#include "schedulers/scheduler_math.h"
 
 namespace sdfast {
 
@@ -59,10 +60,7 @@ class DPMSolverMultistepScheduler final : public Scheduler {
 
  private:
   // alpha_t, sigma_t (VP) and lambda_t = log(alpha_t) - log(sigma_t) at sigmas_[i], in float32.
-  struct Point {
-    float alpha, sigma, lambda;
-  };
-  Point point(size_t i) const;
+  scheduling::SigmaPoint point(size_t i) const;  // sigma_point(sigmas_[i])
   Tensor convert_model_output(const Tensor& model_output, const Tensor& sample) const;
   Tensor first_order_update(const Tensor& m0, const Tensor& sample, const Tensor& noise) const;
   Tensor second_order_update(const Tensor& sample, const Tensor& noise) const;

@@ -38,10 +38,7 @@ EulerAncestralDiscreteScheduler::EulerAncestralDiscreteScheduler(
 }
 
 void EulerAncestralDiscreteScheduler::set_timesteps(int n) {
-  const int T = num_train_timesteps_;
-  if (n < 1 || n > T)
-    fail_argument("EulerAncestralDiscreteScheduler: num_inference_steps must be in [1, ", T,
-                  "], got ", n);
+  const int T = check_steps(n);
   std::vector<double> t =
       spaced_timesteps(config_.timestep_spacing, T, n, config_.steps_offset, false);
   for (double& v : t) v = float(v);

@@ -40,9 +40,7 @@ PNDMScheduler::PNDMScheduler(PNDMSchedulerConfig config) : config_(std::move(con
 }
 
 void PNDMScheduler::set_timesteps(int n) {
-  const int T = num_train_timesteps_;
-  if (n < 1 || n > T)
-    fail_argument("PNDMScheduler: num_inference_steps must be in [1, ", T, "], got ", n);
+  const int T = check_steps(n);
   if (!config_.skip_prk_steps && n < 4)
     fail_argument(
         "PNDMScheduler: the Runge-Kutta warm-up (skip_prk_steps false) needs at least 4 "

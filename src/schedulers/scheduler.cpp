@@ -111,4 +111,10 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const Config&
   fail_argument("unknown scheduler '", name, "'; valid: ", valid);
 }
 
+int Scheduler::check_steps(int n) const {
+  if (n < 1 || n > num_train_timesteps_)
+    fail_argument(class_name(), ": num_inference_steps must be in [1, ", num_train_timesteps_, "], got ", n);
+  return num_train_timesteps_;
+}
+
 }  // namespace sdfast

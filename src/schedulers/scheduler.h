@@ -78,6 +78,9 @@ class Scheduler {
   virtual void set_eta(double eta) {}
 
  protected:
+  // The opening of every set_timesteps: num_inference_steps must be in [1, num_train_timesteps];
+  // throws InvalidArgument naming the class. Returns num_train_timesteps.
+  int check_steps(int num_inference_steps) const;
   std::vector<double> timesteps_;
   std::vector<double> sigmas_;
   int num_train_timesteps_ = 1000;

@@ -59,12 +59,6 @@ std::string config_choice(const Config& c, const std::string& key, const std::st
   c.fail_key(key, "is '" + v + "'; valid values: " + join(valid));
 }
 
-int config_int(const Config& c, const std::string& key, int fallback, int lo, int hi) {
-  const int v = c.get<int>(key, fallback);
-  if (v < lo || v > hi) c.fail_key(key, str_cat("is ", v, "; it must be in [", lo, ", ", hi, "]"));
-  return v;
-}
-
 double config_number(const Config& c, const std::string& key, double fallback, double lo,
                      double hi) {
   const double v = c.get<double>(key, fallback);

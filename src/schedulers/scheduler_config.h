@@ -25,8 +25,7 @@ inline std::string config_choice(const Config& c, const std::string& key,
   return config_choice(c, key, fallback,
                        std::span<const std::string_view>(valid.begin(), valid.size()));
 }
-// An integer key in [lo, hi].
-int config_int(const Config& c, const std::string& key, int fallback, int lo, int hi);
+// config_int (an integer key in [lo, hi]) is io/json.h's.
 // A finite number in [lo, hi].
 double config_number(const Config& c, const std::string& key, double fallback, double lo,
                      double hi);

@@ -303,4 +303,29 @@ Tensor f64_tensor(const std::vector<double>& values) {
   return t;
 }
 
+std::vector<double> checked_spaced_timesteps(const char* cls, const std::string& spacing, int T, int n,
+                                             int steps_offset) {
+  std::vector<double> t = spaced_timesteps(spacing, T, n, steps_offset, /*round_linspace=*/true);
+  for (double v : t)
+    if (v < 0 || v >= T)
+      fail_argument(cls, ": ", n, " steps with timestep_spacing '", spacing, "' and steps_offset ",
+                    steps_offset, " give timestep ", v, ", outside [0, ", T, ")");
+  return t;
+}
+
+std::vector<double> karras_sigmas_between(double sigma_min, double sigma_max,
+                                          const std::vector<float>& train, int n) {
+  const double lo = std::isnan(sigma_min) ? double(train.front()) : sigma_min;
+  const double hi = std::isnan(sigma_max) ? double(train.back()) : sigma_max;
+  return karras_sigmas(lo, hi, n);
+}
+
+SigmaPoint sigma_point(float sigma) {
+  SigmaPoint p;
+  p.alpha = 1.0f / std::sqrt(sigma * sigma + 1.0f);
+  p.sigma = sigma * p.alpha;
+  p.lambda = std::log(p.alpha) - std::log(p.sigma);
+  return p;
+}
+
 }  // namespace sdfast::scheduling

@@ -38,6 +38,10 @@ std::vector<float> log_f32(const std::vector<float>& v);
 std::vector<double> spaced_timesteps(const std::string& spacing, int num_train_timesteps,
                                      int num_inference_steps, int steps_offset,
                                      bool round_linspace);
+// spaced_timesteps with round_linspace, every timestep checked to lie in [0, num_train_timesteps)
+// (DDIM, DDPM); throws InvalidArgument naming `cls`, the spacing and the offset.
+std::vector<double> checked_spaced_timesteps(const char* cls, const std::string& spacing,
+                                             int num_train_timesteps, int n, int steps_offset);
 
 // The set_timesteps schedule of the multistep solvers (DPM-Solver, UniPC), n + 1 points with the
 // last dropped: "linspace" round(linspace(0, last-1, n+1)), "leading" arange(n+1) * (last // (n+1))
@@ -49,6 +53,16 @@ std::vector<double> multistep_timesteps(const std::string& spacing, int last_tim
 
 // _convert_to_karras: n sigmas from sigma_max down to sigma_min, rho = 7, in float64.
 std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n);
+// karras_sigmas between the configured sigma_min / sigma_max (NaN: the training sigmas' ends).
+std::vector<double> karras_sigmas_between(double sigma_min, double sigma_max,
+                                          const std::vector<float>& train_sigmas, int n);
+
+// alpha_t, sigma_t and lambda_t = log(alpha_t) - log(sigma_t) of a Karras sigma (DPM-Solver and
+// UniPC: alpha = 1 / sqrt(sigma^2 + 1), sigma_t = sigma * alpha), in float32 as torch computes them.
+struct SigmaPoint {
+  float alpha, sigma, lambda;
+};
+SigmaPoint sigma_point(float sigma);
 // _sigma_to_t: the (fractional) training timestep of `sigma` by log-linear interpolation in
 // `log_sigmas` (float32, by timestep), with numpy's float32/float64 mix.
 double sigma_to_t(double sigma, const std::vector<float>& log_sigmas);

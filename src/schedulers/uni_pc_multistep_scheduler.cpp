@@ -130,18 +130,14 @@ UniPCMultistepScheduler::UniPCMultistepScheduler(UniPCMultistepSchedulerConfig c
 }
 
 void UniPCMultistepScheduler::set_timesteps(int n) {
-  const int T = num_train_timesteps_;
-  if (n < 1 || n > T)
-    fail_argument("UniPCMultistepScheduler: num_inference_steps must be in [1, ", T, "], got ", n);
+  const int T = check_steps(n);
   std::vector<double> t =
       multistep_timesteps(config_.timestep_spacing, T, T, n, config_.steps_offset);
   const std::vector<float> train = train_sigmas(alphas_cumprod_);
   sigmas_.clear();
   if (config_.use_karras_sigmas) {
     const std::vector<float> log_sigmas = log_f32(train);
-    const double lo = std::isnan(config_.sigma_min) ? double(train.front()) : config_.sigma_min;
-    const double hi = std::isnan(config_.sigma_max) ? double(train.back()) : config_.sigma_max;
-    const std::vector<double> sig = karras_sigmas(lo, hi, n);
+    const std::vector<double> sig = karras_sigmas_between(config_.sigma_min, config_.sigma_max, train, n);
     t.clear();
     for (double s : sig) t.push_back(np_round(sigma_to_t(s, log_sigmas)));
     for (double s : sig) sigmas_.push_back(float(s));
@@ -158,18 +154,11 @@ void UniPCMultistepScheduler::set_timesteps(int n) {
   step_index_ = -1;
 }
 
-UniPCMultistepScheduler::Point UniPCMultistepScheduler::point(size_t i) const {
-  const float sigma = float(sigmas_[i]);
-  Point p;
-  p.alpha = 1.0f / std::sqrt(sigma * sigma + 1.0f);
-  p.sigma = sigma * p.alpha;
-  p.lambda = std::log(p.alpha) - std::log(p.sigma);
-  return p;
-}
+SigmaPoint UniPCMultistepScheduler::point(size_t i) const { return sigma_point(float(sigmas_[i])); }
 
 Tensor UniPCMultistepScheduler::convert_model_output(const Tensor& model_output,
                                                      const Tensor& sample) const {
-  const Point p = point(size_t(step_index_));
+  const SigmaPoint p = point(size_t(step_index_));
   const float a = p.alpha, s = p.sigma;
   const std::string& pred = config_.prediction_type;
   if (config_.predict_x0) {
@@ -193,13 +182,13 @@ Tensor UniPCMultistepScheduler::convert_model_output(const Tensor& model_output,
 Tensor UniPCMultistepScheduler::predictor(const Tensor& sample, int order) const {
   const size_t i = size_t(step_index_), n = model_outputs_.size();
   const Tensor& m0 = model_outputs_[n - 1];
-  const Point t = point(i + 1), s0 = point(i);
+  const SigmaPoint t = point(i + 1), s0 = point(i);
   const float h = t.lambda - s0.lambda;
 
   std::vector<float> rks;
   std::vector<Tensor> d1s;
   for (int k = 1; k < order; ++k) {
-    const Point sk = point(i - size_t(k));
+    const SigmaPoint sk = point(i - size_t(k));
     const float rk = (sk.lambda - s0.lambda) / h;
     rks.push_back(rk);
     d1s.push_back(elementwise([rk](float mi, float a) { return (mi - a) / rk; },
@@ -236,13 +225,13 @@ Tensor UniPCMultistepScheduler::corrector(const Tensor& this_model_output,
                                           int order) const {
   const size_t i = size_t(step_index_), n = model_outputs_.size();
   const Tensor& m0 = model_outputs_[n - 1];
-  const Point t = point(i), s0 = point(i - 1);
+  const SigmaPoint t = point(i), s0 = point(i - 1);
   const float h = t.lambda - s0.lambda;
 
   std::vector<float> rks;
   std::vector<Tensor> d1s;
   for (int k = 1; k < order; ++k) {
-    const Point sk = point(i - size_t(k + 1));
+    const SigmaPoint sk = point(i - size_t(k + 1));
     const float rk = (sk.lambda - s0.lambda) / h;
     rks.push_back(rk);
     d1s.push_back(elementwise([rk](float mi, float a) { return (mi - a) / rk; },

@@ -11,6 +11,7 @@
 
 #include "schedulers/scheduler.h"
 #include "schedulers/scheduler_config.h"
+#include "schedulers/scheduler_math.h"
 
 namespace sdfast {
 
@@ -51,10 +52,7 @@ class UniPCMultistepScheduler final : public Scheduler {
               const NoiseFn& noise) override;
 
  private:
-  struct Point {
-    float alpha, sigma, lambda;
-  };
-  Point point(size_t i) const;
+  scheduling::SigmaPoint point(size_t i) const;  // sigma_point(sigmas_[i])
   Tensor convert_model_output(const Tensor& model_output, const Tensor& sample) const;
   // UniP: the predictor from sigmas[i] to sigmas[i+1].
   Tensor predictor(const Tensor& sample, int order) const;

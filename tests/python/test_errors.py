@@ -66,7 +66,7 @@ def test_harmless_diffusers_arguments_are_accepted(recwarn):
     (dict(output_type="pt"), ValueError, "output_type"),
     (dict(latents=np.zeros((1, 4, 4, 4), np.float32)), ValueError, "latents: expected 256 values"),
     (dict(prompt_embeds=np.zeros((1, 77, 32))), ValueError, "prompt_embeds is not supported"),
-    (dict(generator_kind="cuda"), ValueError, "unknown random generator 'cuda'"),
+    (dict(generator_kind="cuda"), ValueError, "generator_kind must be numpy or torch, got 'cuda'"),
 ])
 def test_bad_call_arguments(sd15, kwargs, error, words):
     with pytest.raises(error, match=words):

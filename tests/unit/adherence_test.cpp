@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "random/python_random.h"
-#include "sdfast/adherence.h"
+#include "adherence/adherence.h"
 #include "sdfast/error.h"
 #include "sdfast/pipeline.h"
 

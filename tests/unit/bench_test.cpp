@@ -154,10 +154,26 @@ BenchOptions quick_options() {
   return o;
 }
 
-TEST(BenchPlan, ValidatesOptions) {
+TEST(BenchPlan, TableFiveComparesConcurrentWithSequentialRuns) {
   const ModelPaths models = resolve_models(default_models_dir(true), true, false);
   BenchOptions o = quick_options();
   o.tables = {5};
+  std::vector<Row> table5;
+  for (const Row& r : make_plan(o, models))
+    if (r.table == "table5") table5.push_back(r);
+  ASSERT_EQ(table5.size(), 2u);
+  EXPECT_EQ(table5[0].job.params["mode"], "sequential");
+  EXPECT_EQ(table5[0].job.params["threads_each"], 2);
+  EXPECT_EQ(table5[1].job.params["mode"], "concurrent");
+  EXPECT_EQ(table5[1].job.params["threads_each"], 1);
+  EXPECT_EQ(table5[1].baseline, "t5.sequential");
+  EXPECT_EQ(table5[1].job.params["model"], models.sd15);
+}
+
+TEST(BenchPlan, ValidatesOptions) {
+  const ModelPaths models = resolve_models(default_models_dir(true), true, false);
+  BenchOptions o = quick_options();
+  o.tables = {6};
   EXPECT_THROW(make_plan(o, models), InvalidArgument);
   o.tables = {};
   EXPECT_THROW(make_plan(o, models), InvalidArgument);

@@ -164,7 +164,7 @@ std::vector<BadOption> bad_options() {
       // images and seeds
       {"NumImagesZero", {"--num-images", "0"}, {"--num-images", "0"}},
       {"NumImagesNegative", {"--num-images", "-1"}, {"--num-images", "-1"}},
-      {"NumImagesHuge", {"--num-images", "65"}, {"--num-images", "65"}},
+      {"NumImagesHuge", {"--num-images", "257"}, {"--num-images", "257"}},
       {"SeedNegative", {"--seed", "-1"}, {"--seed", "-1"}},
       {"SeedOverflows", {"--seed", "18446744073709551616"}, {"--seed", "18446744073709551616"}},
       {"SeedNotANumber", {"--seed", "abc"}, {"--seed", "abc"}},
@@ -185,7 +185,7 @@ std::vector<BadOption> bad_options() {
       {"EtaAboveOne", {"--eta", "1.5"}, {"--eta"}},
       {"EtaNaN", {"--eta", "nan"}, {"--eta"}},
       {"ClipSkipNegative", {"--clip-skip", "-1"}, {"--clip-skip"}},
-      {"ClipSkipAbove10", {"--clip-skip", "11"}, {"--clip-skip"}},
+      {"ClipSkipHuge", {"--clip-skip", "11"}, {"clip_skip", "11"}},
       // Allowed by the command line, more than this text encoder has (checked after loading).
       {"ClipSkipAboveTheModelsLayers", {"--clip-skip", "3"}, {"clip_skip", "between 0 and 2", "3"}},
       {"DeepCacheZero", {"--deepcache", "0"}, {"--deepcache", "'0'", "from 1 to 1000"}},
@@ -593,7 +593,7 @@ Image half_mask() {
 // The same request through the C++ API, for comparison with what the command line wrote.
 Image api_result(const std::string& model, const Image& init, const std::optional<Image>& mask, double strength) {
   PipelineOptions opt;
-  opt.dtype = "auto";
+  opt.dtype = Precision::Auto;
   auto pipe = Pipeline::from_pretrained(model, opt);
   GenerateRequest req;
   req.prompts = {"a red circle"};

@@ -1,7 +1,8 @@
 // Real-size text encoder, VAE and TAESD with random weights, one forward pass each at 512x512.
 // Too slow for the regular run, so DISABLED_; run one at a time (peak RSS is per process):
 //   build/tests/sdfast_tests --gtest_also_run_disabled_tests --gtest_filter='FullSize.*VaeDecoder*'
-// Configs: /work/shared/configs (stable-diffusion-v1-5 vae + text_encoder, bk-sdm-small-taesd vae).
+// Configs: written inline below, the same as bench/configs (stable-diffusion-v1-5 vae + text_encoder,
+// bk-sdm-small-taesd vae).
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -100,7 +100,7 @@ std::vector<BadRequest> bad_requests() {
          r.prompts = {"a", "b"};
          r.negative_prompts = {"x", "y", "z"};
        },
-       {"negative prompts", "one per prompt (2)", "got 3"}},
+       {"negative_prompts", "one per prompt (2 prompts)", "got 3"}},
       {"SeedsCountMismatch",
        [](auto& r) {
          r.num_images_per_prompt = 3;
@@ -108,8 +108,8 @@ std::vector<BadRequest> bad_requests() {
        },
        {"seed", "one per image (3)", "got 2"}},
       // generator, eta, clip_skip, latents
-      {"UnknownGenerator", [](auto& r) { r.generator = "cuda"; }, {"'cuda'", "numpy", "torch"}},
-      {"EmptyGenerator", [](auto& r) { r.generator = ""; }, {"numpy", "torch"}},
+      {"GeneratorOutOfRange", [](auto& r) { r.generator = GeneratorKind(7); }, {"generator", "numpy", "torch", "7"}},
+      {"ThreadsNegative", [](auto& r) { r.threads = -1; }, {"threads", "-1"}},
       {"GeneratorStatesCount",
        [](auto& r) {
          r.num_images_per_prompt = 2;
@@ -125,7 +125,7 @@ std::vector<BadRequest> bad_requests() {
       {"GeneratorStatesForTorch",
        [](auto& r) {
          r.generator_states.resize(1);
-         r.generator = "torch";
+         r.generator = GeneratorKind::Torch;
        },
        {"numpy PCG64 states", "'torch'"}},
       {"EtaNegative", [](auto& r) { r.eta = -0.1; }, {"eta", "-0.1"}},
@@ -352,7 +352,7 @@ TEST(LoadHostile, ModelLargerThanMemoryIsRefusedBeforeLoading) {
   const MemorySources one_mib = fake_memory(dir, 1024);
   for (const char* dtype : {"f32", "bf16"}) {
     PipelineOptions o;
-    o.dtype = dtype;
+    o.dtype = parse_precision(dtype);
     EXPECT_TRUE(
         throws_with([&] { StableDiffusionPipeline::load(kSd15, o, one_mib); },
                     {"the weights of '" + kSd15 + "'", "MiB", "only 1.0 MiB", "MemAvailable"}));

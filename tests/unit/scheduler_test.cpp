@@ -110,7 +110,7 @@ TEST(SchedulerConfig, ErrorsNameKeyValueAndValidValues) {
       {"euler", {{"prediction_type", "x0"}}, {"prediction_type", "'x0'", "'v_prediction'"}},
       {"ddpm", {{"timestep_spacing", "uniform"}}, {"timestep_spacing", "'uniform'", "'trailing'"}},
       {"dpmpp_2m", {{"algorithm_type", "dpm2"}}, {"algorithm_type", "'dpm2'", "'sde-dpmsolver++'"}},
-      {"dpmpp_2m", {{"solver_order", 4}}, {"solver_order", "4", "[1, 3]"}},
+      {"dpmpp_2m", {{"solver_order", 4}}, {"solver_order", "4", "between 1 and 3"}},
       {"unipc", {{"solver_order", 0}}, {"solver_order", "0"}},
       {"lms", {{"num_train_timesteps", 0}}, {"num_train_timesteps", "0"}},
       {"heun", {{"num_train_timesteps", 1.5}}, {"num_train_timesteps"}},

@@ -18,8 +18,9 @@
 
 #include "commands.h"
 #include "output_files.h"
-#include "sdfast/adherence.h"
-#include "sdfast/image_difference.h"
+#include "adherence/adherence.h"
+#include "adherence/image_difference.h"
+#include "common/demo_model.h"
 #include "sdfast/pipeline.h"
 #include "sdfast/system.h"
 
@@ -109,7 +110,7 @@ int run_adherence(const AdherenceArgs& a_in) {
   if (!a.save_images.empty()) images_out = std::make_unique<OutputFolder>(a.save_images);
 
   PipelineOptions opt;
-  opt.dtype = a.dtype;
+  opt.dtype = parse_precision(a.dtype, "--dtype");
   opt.threads = a.threads;
   auto pipe = Pipeline::from_pretrained(a.model, opt);
   if (!a.scheduler.empty()) pipe->set_scheduler(a.scheduler);

@@ -1,4 +1,4 @@
-// `sdfast bench`: the speed-up guide's tables on this machine (see include/sdfast/bench.h and
+// `sdfast bench`: the speed-up guide's tables on this machine (see include/bench/bench.h and
 // BENCHMARKS.md). Prints markdown tables on stdout, progress on stderr, and writes a JSON report.
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "commands.h"
-#include "sdfast/bench.h"
+#include "bench/bench.h"
 #include "sdfast/error.h"
 
 namespace sdfast::cli {
@@ -62,7 +62,8 @@ void add_bench_command(CLI::App& app, Runner& run, int argc, char** argv) {
   cmd->add_flag("--quick", o.quick,
                 "Tiny golden models at 128x128, a few steps: checks the benchmark runs (seconds)");
   cmd->add_option("--tables", o.tables, "Tables to run, e.g. 1,3: 1 fp32 vs bf16, 2 distilled models, 3 components, 4 "
-                  "DeepCache (not in the default; the roofline always runs)")
+                  "DeepCache, 5 two concurrent requests on one loaded model (4 and 5 not in the "
+                  "default; the roofline always runs)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--repeats", o.repeats, "Timed runs per measurement (medians reported)")

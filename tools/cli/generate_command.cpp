@@ -17,10 +17,11 @@
 #include <sstream>
 
 #include "commands.h"
-#include "demo_model.h"
 #include "lora_args.h"
+#include "model_options.h"
 #include "output_files.h"
 #include "progress.h"
+#include "common/demo_model.h"
 #include "sdfast/pipeline.h"
 #include "sdfast/system.h"
 
@@ -77,25 +78,29 @@ struct GenerateArgs {
 
 [[noreturn]] void bad(const std::string& msg) { throw InvalidArgument(msg); }
 
-// Validates everything that can be checked before loading a model; throws InvalidArgument.
-void validate(const GenerateArgs& a, int* grid_rows, int* grid_cols) {
-  for (auto [v, name] : {std::pair{a.width, "--width"}, {a.height, "--height"}})
-    if (v != 0 && (v < 8 || v % 8 != 0 || v > 4096))
-      bad(std::string(name) + " must be a positive multiple of 8 up to 4096, got " + std::to_string(v));
-  if (a.steps_given && (a.steps < 1 || a.steps > 1000))
-    bad("--steps must be between 1 and 1000, got " + std::to_string(a.steps));
-  if (a.num_images < 1 || a.num_images > 64) bad("--num-images must be between 1 and 64, got " + std::to_string(a.num_images));
-  if (!(a.eta >= 0 && a.eta <= 1)) bad("--eta must be between 0 and 1");
-  if (a.clip_skip < 0 || a.clip_skip > 10) bad("--clip-skip must be between 0 and 10");
+// The library's field names as this command's options, for the library's messages.
+std::string flag_name(std::string_view field) {
+  static const std::pair<std::string_view, const char*> flags[] = {
+      {"prompts", "--prompt"},         {"num_inference_steps", "--steps"},
+      {"guidance_scale", "--guidance"}, {"num_images_per_prompt", "--num-images"},
+      {"clip_skip", "--clip-skip"},     {"vae_dtype", "--vae-dtype"},
+      {"negative_prompts", "--negative-prompt"}, {"deepcache_interval", "--deepcache"}};
+  for (const auto& [f, flag] : flags)
+    if (f == field) return flag;
+  return "--" + std::string(field);  // width, height, eta, threads, dtype, attention, generator, strength
+}
+
+// Validates everything that can be checked before loading a model (the library's own checks of
+// `opt` and `req`, then this command's); throws InvalidArgument.
+void validate(const GenerateArgs& a, const PipelineOptions& opt, const GenerateRequest& req,
+              int* grid_rows, int* grid_cols) {
+  if (a.prompts.empty()) bad("--prompt is required");
+  opt.validate(flag_name);
+  req.validate(flag_name);
   if (a.upscale < 1 || a.upscale > 16) bad("--upscale must be between 1 and 16");
   if (!a.deepcache.empty()) parse_deepcache(a.deepcache);  // the branch is checked against the UNet later
-  if (a.threads < 0 || a.threads > 1024)  // the library's limit
-    bad("--threads must be between 0 (all cores) and 1024, got " + std::to_string(a.threads));
-  if (a.prompts.empty()) bad("--prompt is required");
   if (a.strength_given && !(a.strength > 0 && a.strength <= 1))
     bad("--strength must be a number in (0, 1], got " + std::to_string(a.strength));
-  if (!a.negative_prompts.empty() && a.negative_prompts.size() != 1 && a.negative_prompts.size() != a.prompts.size())
-    bad("give one --negative-prompt, or one per --prompt (" + std::to_string(a.prompts.size()) + ")");
   if (!a.tiny_vae.empty() && !a.vae.empty()) bad("give --tiny-vae or --vae, not both");
   if (!a.scheduler.empty()) {
     const std::vector<std::string> names = Pipeline::scheduler_names();
@@ -145,7 +150,7 @@ std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const
   os << "Steps: " << req.num_inference_steps << ", Sampler: " << r.scheduler
      << ", CFG scale: " << req.guidance_scale << ", Seed: " << r.seeds[image]
      << ", Size: " << r.images[image].width << "x" << r.images[image].height << ", Model: " << info.name
-     << ", Dtype: " << info.dtype << ", Generator: " << req.generator;
+     << ", Dtype: " << info.dtype << ", Generator: " << to_string(req.generator);
   if (req.eta != 0) os << ", Eta: " << req.eta;
   if (req.clip_skip) os << ", Clip skip: " << req.clip_skip;
   if (req.image) os << ", Init image: " << fs::path(a.init_image).filename().string() << ", Strength: " << req.strength;
@@ -160,19 +165,41 @@ std::string params_text(const GenerateArgs& a, const GenerateRequest& req, const
 
 int run_generate(const GenerateArgs& a_in) {
   GenerateArgs a = a_in;
+  const bool demo = a.model.empty() || is_bundled_demo(a.model);
+  PipelineOptions opt = pipeline_options({a.dtype, a.vae_dtype, a.variant, a.attention, a.threads});
+  opt.random_weights = a.random_weights;
+  if (a.random_weights) opt.fallback_tokenizer = bundled_tokenizer();
+
+  GenerateRequest req;
+  req.prompts = a.prompts;
+  req.negative_prompts = a.negative_prompts;
+  req.num_inference_steps = a.steps_given ? a.steps : (demo ? kDemoSteps : kDefaultSteps);
+  req.guidance_scale = std::isnan(a.guidance) ? (demo ? kDemoGuidance : kDefaultGuidance) : a.guidance;
+  req.width = a.width;
+  req.height = a.height;
+  req.num_images_per_prompt = a.num_images;
+  if (a.seed_given) req.seeds = {a.seed};
+  req.generator = parse_generator(a.generator, "--generator");
+  req.eta = a.eta;
+  req.clip_skip = a.clip_skip;
+  if (a.command != Command::Generate)
+    req.strength = a.strength_given ? a.strength : a.command == Command::Inpaint ? 1.0 : 0.8;
+  if (!a.deepcache.empty()) {
+    const DeepCacheSetting d = parse_deepcache(a.deepcache);
+    req.deepcache_interval = d.interval;
+    req.deepcache_branch_id = d.branch_id;
+  }
+
   int grid_rows = 0, grid_cols = 0;
-  validate(a, &grid_rows, &grid_cols);
+  validate(a, opt, req, &grid_rows, &grid_cols);
   // LoRA files named by --lora and prompt tags (removed from the prompts that are tokenised; the
   // PNG metadata keeps the prompts as given, tags included, as A1111 does).
-  std::vector<std::string> prompts = a.prompts;
-  const std::vector<LoraRequest> loras = resolve_loras(a.loras, prompts, a.lora_dir);
+  const std::vector<LoraRequest> loras = resolve_loras(a.loras, req.prompts, a.lora_dir);
   const auto t0 = std::chrono::steady_clock::now();
   // Input images first: a bad file stops the run before anything is created or loaded.
-  std::optional<Image> init_image, mask_image;
-  if (a.command != Command::Generate) init_image = load_image(a.init_image);
+  if (a.command != Command::Generate) req.image = load_image(a.init_image);
   if (a.command == Command::Inpaint)
-    mask_image = load_image(a.mask, a.mask_alpha ? AlphaUse::Transparent : AlphaUse::Drop);
-  const bool demo = a.model.empty() || is_bundled_demo(a.model);
+    req.mask_image = load_image(a.mask, a.mask_alpha ? AlphaUse::Transparent : AlphaUse::Drop);
   if (a.model.empty()) {
     a.model = bundled_demo_model();
     if (!a.quiet)
@@ -182,13 +209,6 @@ int run_generate(const GenerateArgs& a_in) {
   }
   OutputFolder out(a.output, parse_image_format(a.format));  // created and checked before any heavy work
 
-  PipelineOptions opt;
-  opt.dtype = a.dtype;
-  opt.vae_dtype = a.vae_dtype;
-  opt.variant = a.variant;
-  opt.threads = a.threads;
-  opt.attention = a.attention;
-  opt.random_weights = a.random_weights;
   auto pipe = Pipeline::from_pretrained(a.model, opt);
   if (!a.scheduler.empty()) pipe->set_scheduler(a.scheduler);
   if (!a.tiny_vae.empty()) pipe->set_vae(a.tiny_vae);
@@ -210,27 +230,6 @@ int run_generate(const GenerateArgs& a_in) {
                 << ") in " << lora_s << " s\n";
   }
 
-  GenerateRequest req;
-  req.prompts = prompts;
-  req.negative_prompts = a.negative_prompts;
-  req.num_inference_steps = a.steps_given ? a.steps : (demo ? kDemoSteps : kDefaultSteps);
-  req.guidance_scale = std::isnan(a.guidance) ? (demo ? kDemoGuidance : kDefaultGuidance) : a.guidance;
-  req.width = a.width;
-  req.height = a.height;
-  req.num_images_per_prompt = a.num_images;
-  if (a.seed_given) req.seeds = {a.seed};
-  req.generator = a.generator;
-  req.eta = a.eta;
-  req.clip_skip = a.clip_skip;
-  req.image = init_image;
-  req.mask_image = mask_image;
-  if (a.command != Command::Generate)
-    req.strength = a.strength_given ? a.strength : a.command == Command::Inpaint ? 1.0 : 0.8;
-  if (!a.deepcache.empty()) {
-    const DeepCacheSetting d = parse_deepcache(a.deepcache);
-    req.deepcache_interval = d.interval;
-    req.deepcache_branch_id = d.branch_id;
-  }
   Progress progress(a.quiet);
   req.callback = [&](const StepInfo& s) {
     progress.update(s);
@@ -281,7 +280,7 @@ int run_generate(const GenerateArgs& a_in) {
                      {"guidance", req.guidance_scale}, {"width", r.images.empty() ? 0 : r.images[0].width},
                      {"height", r.images.empty() ? 0 : r.images[0].height},
                      {"num_images", r.images.size()}, {"seeds", r.seeds},
-                     {"generator", req.generator}, {"attention", a.attention},
+                     {"generator", to_string(req.generator)}, {"attention", a.attention},
                      {"threads", a.threads},       {"random_weights", a.random_weights},
                      {"prompts", a.prompts},
                      {"deepcache_interval", req.deepcache_interval},

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "sdfast/golden.h"
+#include "golden/golden.h"
 #include "sdfast/system.h"
 
 namespace sdfast::cli {

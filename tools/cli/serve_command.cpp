@@ -14,7 +14,8 @@
 #include "../server/http_server.h"
 #include "../server/pipeline_runner.h"
 #include "commands.h"
-#include "demo_model.h"
+#include "common/demo_model.h"
+#include "model_options.h"
 #include "sdfast/pipeline.h"
 #include "sdfast/system.h"
 
@@ -112,13 +113,7 @@ int run_serve(ServeArgs a) {
 
   int rc = 0;
   try {
-    PipelineOptions opt;
-    opt.dtype = a.dtype;
-    opt.vae_dtype = a.vae_dtype;
-    opt.variant = a.variant;
-    opt.threads = a.threads;
-    opt.attention = a.attention;
-    auto pipe = Pipeline::from_pretrained(a.model, opt);
+    auto pipe = Pipeline::from_pretrained(a.model, pipeline_options({a.dtype, a.vae_dtype, a.variant, a.attention, a.threads}));
     if (!a.tiny_vae.empty()) pipe->set_vae(a.tiny_vae);
     if (!a.vae.empty()) pipe->set_vae(a.vae);
     RequestDefaults defaults;

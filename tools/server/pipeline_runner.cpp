@@ -14,8 +14,7 @@ PipelineRunner::PipelineRunner(std::unique_ptr<Pipeline> pipeline, RequestDefaul
       defaults_(defaults),
       // info().scheduler_class follows set_scheduler: the model's own is read before any switch
       default_scheduler_(default_scheduler.empty() ? pipeline_->info().scheduler_class : std::move(default_scheduler)) {
-  pipeline_->set_scheduler(default_scheduler_);
-  current_scheduler_ = default_scheduler_;
+  pipeline_->set_scheduler(default_scheduler_);  // checks the name once, before any request
 }
 
 GenerateRequest PipelineRunner::make_request(const ImageSpec& spec) const {
@@ -30,6 +29,7 @@ GenerateRequest PipelineRunner::make_request(const ImageSpec& spec) const {
   // No seed: a random one, reported back (image i gets seed + i, as `sdfast generate --seed`).
   req.seeds = {spec.seed ? *spec.seed : std::random_device{}() >> 1};
   req.eta = spec.eta;
+  req.scheduler = spec.scheduler.empty() ? default_scheduler_ : spec.scheduler;  // this run's own
   return req;
 }
 
@@ -42,7 +42,7 @@ std::string parameters_text(const ImageSpec& spec, const GenerateRequest& req, c
   if (!spec.negative_prompt.empty()) os << "Negative prompt: " << spec.negative_prompt << "\n";
   os << "Steps: " << req.num_inference_steps << ", Sampler: " << r.scheduler << ", CFG scale: " << req.guidance_scale
      << ", Seed: " << r.seeds[image] << ", Size: " << r.images[image].width << "x" << r.images[image].height
-     << ", Model: " << info.name << ", Dtype: " << info.dtype << ", Generator: " << req.generator
+     << ", Model: " << info.name << ", Dtype: " << info.dtype << ", Generator: " << to_string(req.generator)
      << ", Software: sdfast serve";
   return os.str();
 }
@@ -52,17 +52,9 @@ std::string parameters_text(const ImageSpec& spec, const GenerateRequest& req, c
 JobOutput PipelineRunner::run(const ImageSpec& spec, const std::function<bool(int, int)>& on_step) {
   GenerateRequest req = make_request(spec);
   req.callback = [&on_step](const StepInfo& s) { return on_step(s.step, s.total_steps); };
-  GenerateResult result;
-  {
-    // ISSUE 13: the one lock around the engine (see generate_mutex_ in the header).
-    std::lock_guard<std::mutex> lock(generate_mutex_);
-    const std::string& wanted = spec.scheduler.empty() ? default_scheduler_ : spec.scheduler;
-    if (wanted != current_scheduler_) {
-      pipeline_->set_scheduler(wanted);
-      current_scheduler_ = wanted;
-    }
-    result = pipeline_->generate(req);
-  }
+  // Workers run this at the same time on the one Pipeline: generate() is const and thread-safe,
+  // each run with its own Runtime and scheduler.
+  const GenerateResult result = pipeline_->generate(req);
   JobOutput out;
   out.seeds = result.seeds;
   out.steps = req.num_inference_steps;

@@ -3,7 +3,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "image_spec.h"
@@ -32,15 +31,6 @@ class PipelineRunner {
   const std::unique_ptr<Pipeline> pipeline_;
   const RequestDefaults defaults_;
   const std::string default_scheduler_;  // the server's --scheduler, else the model's own class
-
-  // ---------------------------------------------------------------------------------------------
-  // ISSUE 13 (one loaded model, many concurrent runs) has not landed: Pipeline::generate and
-  // set_scheduler must not run concurrently on one Pipeline yet. This mutex serialises them; it is
-  // the server's only such lock. When issue 13 merges, remove it (and give each run its scheduler
-  // through the request instead of set_scheduler) and the worker pool runs jobs concurrently.
-  std::mutex generate_mutex_;
-  std::string current_scheduler_;  // guarded by generate_mutex_
-  // ---------------------------------------------------------------------------------------------
 };
 
 }  // namespace sdfast::server

@@ -23,6 +23,7 @@
 #include "io/json.h"
 #include "pipeline/image_edit.h"
 #include "schedulers/scheduler.h"
+#include "common/demo_model.h"
 #include "sdfast/pipeline.h"
 
 namespace sdfast::bench::detail {
@@ -74,11 +75,13 @@ nlohmann::json run_pipeline_job(const Job& job) {
                   "cannot be extrapolated from a few steps (estimate_from_steps must be 0)");
 
   PipelineOptions opt;
-  opt.dtype = param<std::string>(job, "dtype");
-  opt.vae_dtype = param<std::string>(job, "vae_dtype", "");
+  opt.dtype = parse_precision(param<std::string>(job, "dtype"));
+  if (const std::string vae_dtype = param<std::string>(job, "vae_dtype", ""); !vae_dtype.empty())
+    opt.vae_dtype = parse_precision(vae_dtype, "vae_dtype");
   opt.threads = param<int>(job, "threads", 0);
-  opt.attention = param<std::string>(job, "attention", "flash");
+  opt.attention = parse_attention(param<std::string>(job, "attention", "flash"));
   opt.random_weights = true;
+  opt.fallback_tokenizer = bundled_tokenizer();  // config-only folders have no vocabulary
   opt.random_weights_seed = param<uint64_t>(job, "seed", 0);
 
   nlohmann::json result;
@@ -148,9 +151,9 @@ nlohmann::json run_pipeline_job(const Job& job) {
     latency.push_back(estimate > 0 ? t.total_s - in_steps + evaluations * step_median.back()
                                    : t.total_s);
   };
-  // The pipeline's runtime has set OpenMP's thread count (opt.threads, or all cores for 0).
+  // Each run sets OpenMP's thread count on its own thread: opt.threads, or this thread's default.
   time_calls(
-      job, omp_get_max_threads(), [&] { pipe->generate(warm); }, run, result);
+      job, opt.threads > 0 ? opt.threads : omp_get_max_threads(), [&] { pipe->generate(warm); }, run, result);
 
   result["estimated"] = estimate > 0;
   result["measured_steps"] = request.num_inference_steps;

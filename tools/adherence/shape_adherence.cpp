@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "sdfast/adherence.h"
+#include "adherence/adherence.h"
 
 namespace sdfast {
 

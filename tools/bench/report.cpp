@@ -14,7 +14,7 @@ using json = nlohmann::json;
 
 namespace {
 
-const char* const kTables[] = {"roofline", "table1", "table2", "table3", "table4"};
+const char* const kTables[] = {"roofline", "table1", "table2", "table3", "table4", "table5"};
 
 std::optional<double> number(const json& j, const char* key) {
   if (j.is_object() && j.contains(key) && j[key].is_number()) return j[key].get<double>();
@@ -91,6 +91,10 @@ void add_derived(json& r, const Row& row, const std::map<std::string, double>& r
       r["unet_full_step_s"] = or_null(median_of(res, "unet_full_step_median_s"));
       r["unet_partial_step_s"] = or_null(median_of(res, "unet_partial_step_median_s"));
     }
+  }
+  if (row.job.kind == "concurrent") {
+    r["images_per_minute"] = or_null(number(res, "images_per_minute"));
+    r["unet_step_s"] = or_null(number(res, "unet_step_median_s"));
   }
   if (row.job.kind == "matmul") r["gflops"] = or_null(number(res, "gflops_median"));
   if (row.job.kind == "attention") r["gflops"] = or_null(number(res, "gflops"));
@@ -474,6 +478,21 @@ std::string render_markdown(const json& report) {
            << mib(r["peak_rss_mb"]) << " | " << cpu(r) << " |\n";
       }
     }
+  }
+  if (report.contains("table5") && !rows_of("table5").empty()) {
+    title("table5");
+    md << "| setup | 2 requests | images/min | speed-up | UNet step | peak RSS | run peak | CPU use "
+          "(load) |\n|---|---|---|---|---|---|---|---|\n";
+    for (const json& r : rows_of("table5"))
+      md << "| " << r["label"].get<std::string>() << " | " << status_or(r, seconds(r["median_s"]))
+         << " | "
+         << (r.value("images_per_minute", json()).is_number()
+                 ? format("%.2f", r["images_per_minute"].get<double>())
+                 : std::string("-"))
+         << " | " << ratio(r["speedup"]) << " | " << seconds(r.value("unet_step_s", json())) << " | "
+         << mib(r["peak_rss_mb"]) << " | " << mib(r["run_peak_rss_mb"]) << " | " << cpu(r) << " |\n";
+    md << "\nBoth rows load the model once; the concurrent runs share its weights (one copy), so "
+          "their peak RSS differs from the sequential one by a second run's activations only.\n";
   }
   if (!report["targets"].empty()) {
     md << "\n### Targets\n\n"

@@ -3,10 +3,15 @@
 #pragma once
 
 #include "golden/golden_case.h"
+#include "io/diffusers_folder.h"
 
 namespace sdfast::golden {
 
 using KindHandler = void (*)(CaseRun& run);
+
+// The case's "model" folder as a Diffusers component (through the production loader's
+// open_component_folder), checked to hold `class_name`.
+Component model_component(const GoldenCase& c, const std::string& class_name);
 
 void run_text_encoder(CaseRun& run);  // kind_text_encoder.cpp
 void run_vae_decode(CaseRun& run);    // kind_vae.cpp

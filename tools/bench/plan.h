@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bench/job.h"
-#include "sdfast/bench.h"
+#include "bench/bench.h"
 
 namespace sdfast::bench {
 

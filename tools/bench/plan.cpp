@@ -36,6 +36,7 @@ constexpr double kGuideHalfPrecision = 1.40, kGuideDistilled = 1.54, kGuideDisti
 struct Sizes {
   int image = 512, latent = 64;
   int t1_steps = 50, t2_steps = 25, t2_images = 4;
+  int t5_steps = 2;  // per request: the pair's time is dominated by the UNet steps and the decode
   int64_t roofline_m = 4096, roofline_k = 320, roofline_n = 1280;
   int roofline_inner_f32 = 20, roofline_inner_bf16 = 40;
   int64_t attention_tokens = 4096, attention_heads = 8, attention_head_dim = 40;
@@ -135,13 +136,17 @@ std::string table_title(const std::string& table, bool quick) {
     return "Table 4: DeepCache, 1 image " + size +
            ", guidance 7.5: seconds per image with cache "
            "interval N against no caching (branch 0)";
+  if (table == "table5")
+    return "Table 5: two requests on one loaded SD1.5 (" + size + ", " + std::to_string(s.t5_steps) +
+           " DDIM steps each, guidance 7.5, bf16): at once with 1 thread each vs one after the other "
+           "with 2 threads";
   fail("unknown table '", table, "'");
 }
 
 std::vector<Row> make_plan(const BenchOptions& o, const ModelPaths& models) {
-  if (o.tables.empty()) fail_argument("--tables: choose at least one of 1, 2, 3, 4");
+  if (o.tables.empty()) fail_argument("--tables: choose at least one of 1, 2, 3, 4, 5");
   for (int t : o.tables)
-    if (t < 1 || t > 4) fail_argument("--tables: tables are 1, 2, 3 and 4, got ", t);
+    if (t < 1 || t > 5) fail_argument("--tables: tables are 1, 2, 3, 4 and 5, got ", t);
   if (o.repeats < 1 || o.repeats > 100) fail_argument("--repeats must be 1..100, got ", o.repeats);
   if (o.warmup < 0 || o.warmup > 10) fail_argument("--warmup must be 0..10, got ", o.warmup);
   if (o.threads < 0 || o.threads > 1024)
@@ -447,6 +452,26 @@ std::vector<Row> make_plan(const BenchOptions& o, const ModelPaths& models) {
               add(r);
             }
           }
+  }
+  if (tables.count(5)) {
+    // One loaded model serving two requests: at once on two threads of 1 OpenMP thread each, or
+    // one after the other with 2 threads each (the same cores either way).
+    for (const std::string mode : {"sequential", "concurrent"}) {
+      Row r;
+      r.table = "table5";
+      r.label = mode == "concurrent" ? "2 requests at once, 1 thread each"
+                                     : "2 requests one after the other, 2 threads each";
+      r.job = {"t5." + mode, "concurrent",
+               params({{"model", models.sd15},
+                       {"dtype", "bf16"},
+                       {"scheduler", "DDIMScheduler"},
+                       {"steps", s.t5_steps},
+                       {"size", s.image},
+                       {"mode", mode},
+                       {"threads_each", mode == "concurrent" ? 1 : 2}})};
+      if (mode == "concurrent") r.baseline = "t5.sequential";
+      add(r);
+    }
   }
   return rows;
 }

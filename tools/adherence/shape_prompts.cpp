@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "random/python_random.h"
-#include "sdfast/adherence.h"
+#include "adherence/adherence.h"
 
 namespace sdfast {
 

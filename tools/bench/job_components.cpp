@@ -19,10 +19,8 @@
 #include "core/error.h"
 #include "io/json.h"
 #include "io/weights.h"
-#include "models/autoencoder_kl.h"
-#include "models/autoencoder_tiny.h"
-#include "models/clip_text_model.h"
-#include "models/unet_2d_condition_model.h"
+#include "io/diffusers_folder.h"
+#include "models/component_loader.h"
 #include "models/unet_deep_cache.h"
 #include "schedulers/scheduler.h"
 
@@ -65,8 +63,12 @@ Tensor randn(Shape shape, uint64_t seed) {
   return t;
 }
 
-std::string config_path(const Job& job) {
-  return (fs::path(param<std::string>(job, "folder")) / "config.json").string();
+// The job's "folder" as a component (config only: weights are random), through the production
+// loader.
+Component component(const Job& job) {
+  FolderOptions fo;
+  fo.require_weights = false;
+  return open_component_folder(param<std::string>(job, "folder"), fo);
 }
 
 // DeepCache: params.repeats full calls (timed as usual), then as many partial calls, then the UNet
@@ -154,8 +156,8 @@ nlohmann::json run_unet_job(const Job& job) {
   nlohmann::json result;
   Runtime rt(runtime_options(job));
   Stopwatch load;
-  const auto unet =
-      models::UNet2DConditionModel::from_config_random(rt, param<std::string>(job, "folder"), seed);
+  const auto loaded = models::load_unet(rt, component(job), {.random = true, .seed = seed});
+  const models::UNet2DConditionModel& unet = loaded.model;
   record_load(load.wall_s(), result);
   const auto& c = unet.config();
   const Tensor sample = randn({batch, c.in_channels, latent, latent}, seed + 1);
@@ -179,9 +181,8 @@ nlohmann::json run_text_encoder_job(const Job& job) {
   nlohmann::json result;
   Runtime rt(runtime_options(job));
   Stopwatch load;
-  RandomWeights weights(seed);
-  const models::CLIPTextModel encoder(
-      rt, weights, models::CLIPTextConfig::from_config(Config::load(config_path(job))));
+  const auto loaded = models::load_text_encoder(rt, component(job), {.random = true, .seed = seed});
+  const models::CLIPTextModel& encoder = loaded.model;
   record_load(load.wall_s(), result);
   const auto& c = encoder.config();
   // Token ids spread over the vocabulary; the cost does not depend on them.
@@ -191,7 +192,7 @@ nlohmann::json run_text_encoder_job(const Job& job) {
     ids.data<int32_t>()[i] = int32_t((i * 7919 + 49406) % c.vocab_size);
   const auto encode = [&] { encoder.encode(rt, ids); };
   time_calls(job, rt.threads(), encode, encode, result);
-  result["parameters"] = weights.parameters_loaded();
+  result["parameters"] = loaded.parameters;
   result["ids_shape"] = ids.shape();
   return result;
 }
@@ -201,27 +202,18 @@ nlohmann::json run_vae_decode_job(const Job& job) {
   const uint64_t seed = param<uint64_t>(job, "seed", 0);
   nlohmann::json result;
   Runtime rt(runtime_options(job));
-  const Config config = Config::load(config_path(job));
-  const std::string cls = config.get<std::string>("_class_name");
+  const Component c = component(job);
+  const std::string cls = c.class_name;
   Stopwatch load;
-  RandomWeights weights(seed);
   const models::AutoencoderParts decoder_only{/*encoder=*/false, /*decoder=*/true};
-  std::unique_ptr<models::Vae> vae;
-  if (cls == "AutoencoderKL")
-    vae = std::make_unique<models::AutoencoderKL>(
-        rt, weights, models::AutoencoderKLConfig::from_config(config), decoder_only);
-  else if (cls == "AutoencoderTiny")
-    vae = std::make_unique<models::AutoencoderTiny>(
-        rt, weights, models::AutoencoderTinyConfig::from_config(config), decoder_only);
-  else
-    fail_argument("bench job '", job.id, "': ", config.label(), ": _class_name '", cls,
-                  "' is not a VAE (AutoencoderKL, AutoencoderTiny)");
+  const auto loaded = models::load_vae(rt, c, {.random = true, .seed = seed}, decoder_only);
+  const std::unique_ptr<models::Vae>& vae = loaded.model;
   record_load(load.wall_s(), result);
   const Tensor latents = randn({batch, vae->latent_channels(), latent, latent}, seed + 1);
   const auto decode = [&] { vae->decode(rt, latents); };
   time_calls(job, rt.threads(), decode, decode, result);
   result["class"] = cls;
-  result["parameters"] = weights.parameters_loaded();
+  result["parameters"] = loaded.parameters;
   result["latents_shape"] = latents.shape();
   return result;
 }

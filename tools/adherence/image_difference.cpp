@@ -1,4 +1,4 @@
-#include "sdfast/image_difference.h"
+#include "adherence/image_difference.h"
 
 #include <cmath>
 #include <cstdlib>

@@ -5,16 +5,15 @@
 
 #include "core/error.h"
 #include "golden/kinds.h"
-#include "models/unet_2d_condition_model.h"
+#include "models/component_loader.h"
 
 namespace sdfast::golden {
 
 void run_unet(CaseRun& run) {
   const GoldenCase& c = run.golden();
   Runtime& rt = run.runtime();
-  SDFAST_CHECK(!c.model_path().empty(), "case '", c.name(), "' names no \"model\" folder");
-  const models::UNet2DConditionModel unet =
-      models::UNet2DConditionModel::from_pretrained(rt, c.model_path());
+  const auto loaded = models::load_unet(rt, model_component(c, "UNet2DConditionModel"), {});
+  const models::UNet2DConditionModel& unet = loaded.model;
   const Tensor sample = c.tensor("sample");
   const Tensor context = c.tensor("encoder_hidden_states");
   int checked = 0;

@@ -18,7 +18,7 @@ std::unique_ptr<StableDiffusionPipeline> load_case_pipeline(CaseRun& run) {
   const GoldenCase& c = run.golden();
   const nlohmann::json& p = c.params();
   PipelineOptions options;
-  options.dtype = run.reduced_precision() ? run.options().dtype : "f32";
+  options.dtype = run.reduced_precision() ? parse_precision(run.options().dtype) : Precision::F32;
   options.threads = run.options().threads;
   auto pipe = StableDiffusionPipeline::load(c.model_path(), options);
   if (p.contains("scheduler")) {
@@ -46,7 +46,7 @@ GenerateRequest case_request(const GoldenCase& c) {
   const nlohmann::json& gen = p.at("generator");
   const std::string type = gen.at("type").get<std::string>();
   SDFAST_CHECK(type == "numpy_pcg64" || type == "torch_cpu", "generator type '", type, "' is not supported");
-  req.generator = type == "numpy_pcg64" ? "numpy" : "torch";
+  req.generator = type == "numpy_pcg64" ? GeneratorKind::Numpy : GeneratorKind::Torch;
   req.seeds = gen.at("seeds").get<std::vector<uint64_t>>();
   return req;
 }

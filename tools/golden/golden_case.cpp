@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "golden/kinds.h"
 #include "io/json.h"
 
 namespace sdfast::golden {
@@ -101,6 +102,14 @@ void CaseRun::check(const std::string& name, const Tensor& got, bool exact) {
 void CaseRun::fail_check(const std::string& what) {
   pass_ = false;
   failures_ += (failures_.empty() ? "" : "; ") + what;
+}
+
+Component model_component(const GoldenCase& c, const std::string& class_name) {
+  SDFAST_CHECK(!c.model_path().empty(), "case '", c.name(), "' names no \"model\" folder");
+  Component component = open_component_folder(c.model_path());
+  SDFAST_CHECK(component.class_name == class_name, "case '", c.name(), "': '", c.model_path(),
+               "' holds a ", component.class_name, ", expected a ", class_name);
+  return component;
 }
 
 }  // namespace sdfast::golden

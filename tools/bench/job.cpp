@@ -26,7 +26,8 @@ nlohmann::json run_job_here(const Job& job) {
       {"pipeline", detail::run_pipeline_job},         {"unet", detail::run_unet_job},
       {"text_encoder", detail::run_text_encoder_job}, {"vae_decode", detail::run_vae_decode_job},
       {"attention", detail::run_attention_job},       {"matmul", detail::run_matmul_job},
-      {"lora", detail::run_lora_job}};
+      {"lora", detail::run_lora_job},
+      {"concurrent", detail::run_concurrent_job}};
   for (const auto& [name, fn] : kinds) {
     if (job.kind != name) continue;
     const auto load = load_average();
@@ -36,7 +37,7 @@ nlohmann::json run_job_here(const Job& job) {
     return result;
   }
   fail_argument("bench job '", job.id, "': unknown kind '", job.kind,
-                "' (pipeline, unet, text_encoder, vae_decode, attention, matmul)");
+                "' (pipeline, unet, text_encoder, vae_decode, attention, matmul, concurrent)");
 }
 
 namespace detail {

@@ -1,4 +1,4 @@
-// The golden runner: runs reference cases (../shared/golden/README.md format) against the engine.
+// The golden runner: runs reference cases (tests/golden/README.md format) against the engine.
 #pragma once
 
 #include <iosfwd>

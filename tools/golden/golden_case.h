@@ -9,7 +9,7 @@
 #include "core/runtime.h"
 #include "core/tensor.h"
 #include "io/safetensors.h"
-#include "sdfast/golden.h"
+#include "golden/golden.h"
 
 namespace sdfast::golden {
 

@@ -14,7 +14,7 @@
 #include "bench/report.h"
 #include "core/error.h"
 #include "io/json.h"
-#include "sdfast/bench.h"
+#include "bench/bench.h"
 
 namespace sdfast::bench {
 

@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "golden/kinds.h"
-#include "sdfast/golden.h"
+#include "golden/golden.h"
 
 namespace sdfast {
 

@@ -11,6 +11,7 @@
 //   attention     the attention kernel alone (flash or naive) at one shape
 //   matmul        a plain oneDNN matmul (the roofline calibration)
 //   lora          a random rank-R LoRA on a UNet: load + merge time, or a step's cost unmerged
+//   concurrent    two requests on one loaded pipeline, at once on two threads or one after the other
 //
 // Every result has: kind, threads, load_s, rss_after_load_mb, peak_rss_mb (VmHWM of the whole
 // process), run_peak_rss_mb (peak during the timed repetitions, VmHWM reset after the warm-up;
@@ -68,6 +69,7 @@ nlohmann::json run_vae_decode_job(const Job& job);
 nlohmann::json run_attention_job(const Job& job);
 nlohmann::json run_matmul_job(const Job& job);
 nlohmann::json run_lora_job(const Job& job);
+nlohmann::json run_concurrent_job(const Job& job);
 
 }  // namespace detail
 

@@ -1,13 +1,13 @@
 // Golden kind `text_encoder`: CLIPTextModel on the case's input_ids.
 #include "golden/kinds.h"
-#include "models/clip_text_model.h"
+#include "models/component_loader.h"
 
 namespace sdfast::golden {
 
 void run_text_encoder(CaseRun& run) {
   Runtime& rt = run.runtime();
-  const models::CLIPTextModel model =
-      models::CLIPTextModel::from_pretrained(rt, run.golden().model_path());
+  const auto loaded = models::load_text_encoder(rt, model_component(run.golden(), "CLIPTextModel"), {});
+  const models::CLIPTextModel& model = loaded.model;
   const Tensor ids = run.golden().tensor("input_ids", run.golden().stored_dtype("input_ids"));
   const models::CLIPTextModelOutput out = model.forward(rt, ids);
   for (size_t i = 0; i < out.hidden_states.size(); ++i) {
