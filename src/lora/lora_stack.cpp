@@ -6,8 +6,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "lora/lora_adapter.h"
 #include "ops/dnnl_util.h"
-#include "ops/elementwise.h"
 
 namespace sdfast::lora {
 
@@ -23,15 +23,16 @@ struct LayerIndex {
   struct Ref {
     ops::Linear* linear = nullptr;
     ops::Conv2d* conv = nullptr;
+    bool unscaled = false;  // LayerSet::unscaled
   };
   std::map<std::string, Ref> by_path;
   std::map<std::string, std::string> by_underscored;
 
   explicit LayerIndex(const ops::LayerSet& set) {
     for (ops::Linear* l : set.linears)
-      if (!l->name().empty()) by_path[l->name()].linear = l;
+      if (!l->name().empty()) by_path[l->name()] = Ref{l, nullptr, set.unscaled.count(l) > 0};
     for (ops::Conv2d* c : set.convs)
-      if (!c->name().empty()) by_path[c->name()].conv = c;
+      if (!c->name().empty()) by_path[c->name()] = Ref{nullptr, c, set.unscaled.count(c) > 0};
     for (const auto& [path, ref] : by_path) by_underscored[underscored(path)] = path;
   }
   const Ref* find(const LoraModule& m) const {
@@ -71,35 +72,6 @@ void fit_to_layer(LoraModule& m, const LayerIndex::Ref& ref, const std::string& 
   m.up = m.up.reshape({out, r});
   m.down = ref.linear ? m.down.reshape({r, in}) : m.down.reshape({r, in, k, k});
 }
-
-// The low-rank terms of one layer, added to its output at run time:
-// y + sum(scale * alpha/rank * up(down(x))). A conv term's down is a convolution with the
-// layer's kernel, stride and padding; up is 1x1 (a Linear over the NHWC channels).
-class LoraAdapter final : public ops::LowRankAdapter {
- public:
-  struct Term {
-    ops::Linear down_linear;
-    ops::Conv2d down_conv;
-    bool conv = false;
-    ops::Linear up;
-    const float* scale = nullptr;  // the LoRA's current scale (owned by the LoraStack)
-    float factor = 1;              // alpha / rank
-  };
-  explicit LoraAdapter(std::vector<Term> terms) : terms_(std::move(terms)) {}
-
-  Tensor add(Runtime& rt, const Tensor& x, const Tensor& y) const override {
-    Tensor out = y;
-    for (const Term& t : terms_) {
-      Tensor h = t.conv ? t.down_conv.forward(rt, x) : t.down_linear.forward_as(rt, x, DType::F32);
-      h = ops::scale(rt, h, *t.scale * t.factor);
-      out = t.up.forward(rt, h, out);  // + the output so far, fused into the matmul
-    }
-    return out.to(y.dtype());
-  }
-
- private:
-  std::vector<Term> terms_;
-};
 
 // w [out, n] (float32, in place) += coef * up [out, r] @ down [r, n], by oneDNN in float32.
 void add_product(Runtime& rt, Tensor& w, const Tensor& up, const Tensor& down, float coef) {
@@ -166,6 +138,7 @@ LoraMatch LoraStack::add(Runtime& rt, LoraFile file, float scale, LoraMode mode,
     LayerState& s = layers_[ref.linear ? static_cast<const void*>(ref.linear) : ref.conv];
     s.linear = ref.linear;
     s.conv = ref.conv;
+    s.unscaled = ref.unscaled;
     s.terms.push_back(Term{loaded.get(), &loaded->file.modules[i]});
     touched.push_back(&s);
   }
@@ -179,7 +152,7 @@ void LoraStack::set_scale(Runtime& rt, size_t index, float scale) {
   if (!std::isfinite(scale)) fail_argument("LoRA scale ", scale, " is not finite");
   const Loaded* l = loras_[index].get();
   loras_[index]->scale = scale;
-  if (l->mode == LoraMode::Unmerged) return;  // the adapters read the scale at run time
+  // Merged layers are merged again; unmerged ones get a new adapter (the scale is folded into it).
   for (auto& [key, s] : layers_)
     if (std::any_of(s.terms.begin(), s.terms.end(), [&](const Term& t) { return t.lora == l; })) refresh(rt, s);
 }
@@ -218,32 +191,18 @@ void LoraStack::refresh(Runtime& rt, LayerState& s) {
     if (!s.original) s.original = std::move(previous);
   }
 
-  // Unmerged terms: an adapter.
-  if (unmerged.empty()) {
-    if (s.linear) s.linear->set_adapter(nullptr);
-    else s.conv->set_adapter(nullptr);
-    return;
-  }
-  std::vector<LoraAdapter::Term> terms;
+  // Unmerged terms: one adapter for all of them (none when there are none).
+  std::vector<LowRankTerm> terms;
   for (const Term* t : unmerged) {
     const LoraModule& m = *t->module;
-    LoraAdapter::Term a;
-    const std::string name = (s.linear ? s.linear->name() : s.conv->name()) + " (LoRA)";
-    if (s.linear) {
-      a.down_linear = ops::Linear(rt, m.down, Tensor(), name);
-    } else {
-      ops::Conv2dSpec spec = s.conv->spec();
-      spec.out_channels = int(m.rank);
-      spec.bias = false;
-      a.down_conv = ops::Conv2d(rt, m.down, Tensor(), spec, name);
-      a.conv = true;
-    }
-    a.up = ops::Linear(rt, m.up, Tensor(), name);
-    a.scale = &t->lora->scale;
-    a.factor = m.alpha / float(m.rank);
-    terms.push_back(std::move(a));
+    // Diffusers calls an unscaled layer (the time embedding) without the LoRA scale: factor 1.
+    const float coef = (s.unscaled ? 1.0f : t->lora->scale) * m.alpha / float(m.rank);
+    if (coef != 0) terms.push_back(LowRankTerm{m.down, m.up, coef});  // a zero term adds exactly nothing
   }
-  auto adapter = std::make_shared<const LoraAdapter>(std::move(terms));
+  std::shared_ptr<const LoraAdapter> adapter;
+  if (!terms.empty())
+    adapter = s.linear ? std::make_shared<const LoraAdapter>(rt, *s.linear, terms)
+                       : std::make_shared<const LoraAdapter>(rt, *s.conv, terms);
   if (s.linear) s.linear->set_adapter(adapter);
   else s.conv->set_adapter(adapter);
 }

@@ -1,7 +1,14 @@
 // The LoRAs applied to a UNet and a text encoder: several at once, each with its own scale, either
 // merged into the weights (W += scale * alpha/rank * up @ down in float32, then stored in the
 // model's weight dtype: no cost per step) or kept unmerged (the low-rank term added to the layer's
-// output at run time: the scale can change without reloading).
+// output at run time by a LoraAdapter, lora_adapter.h: the scale can change without reloading).
+//
+// Scales follow Diffusers 0.26 (legacy LoRA path): an unmerged LoRA acts at its scale on every
+// layer the model passes `cross_attention_kwargs["scale"]` to (the UNet's down/mid/up blocks:
+// attention, feed-forward, proj_in/out, resnet convs, time_emb_proj, shortcuts, resamplers) and on
+// the whole text encoder (encode_prompt's lora_scale), but at scale 1 on the layers the model calls
+// without it (ops::LayerSet::unscaled: the time embedding, a UNetMidBlock2D mid block); merged
+// (fuse_lora(lora_scale)) it is merged at its scale everywhere.
 //
 // Unloading restores the original weights bit for bit. Only the merged-into layers' original
 // (packed) weights are kept, not a copy of the whole model.
@@ -54,7 +61,8 @@ class LoraStack {
   // InvalidArgument): every module's shape against its layer (naming the layer, expected vs got),
   // and that at least one module matched a layer (else the first unmatched names are listed).
   LoraMatch add(Runtime& rt, LoraFile file, float scale, LoraMode mode, const LoraTargets& targets);
-  // Changes the scale of LoRA `index` (load order); merged layers are merged again.
+  // Changes the scale of LoRA `index` (load order); merged layers are merged again, unmerged ones
+  // get new adapters (the scales are folded into their weights).
   void set_scale(Runtime& rt, size_t index, float scale);
   // Removes every LoRA: the original weights are back, bit-identical.
   void clear(Runtime& rt);
@@ -76,6 +84,7 @@ class LoraStack {
   struct LayerState {
     ops::Linear* linear = nullptr;
     ops::Conv2d* conv = nullptr;
+    bool unscaled = false;  // ops::LayerSet::unscaled: unmerged terms act at scale 1
     std::optional<ops::PackedWeights> original;  // while merged into
     std::vector<Term> terms;
   };

@@ -86,7 +86,12 @@ class UNetMidBlock2DWithTemb final : public UNetMidBlock {
   Tensor forward(Runtime& rt, const Tensor& x, const Tensor& temb, const Tensor&) const override {
     return block_.forward(rt, x, &temb);
   }
-  void collect_layers(ops::LayerSet& out) override { block_.collect_layers(out); }
+  // Diffusers 0.26 calls this block as mid_block(sample, emb): its resnet runs without the LoRA scale.
+  void collect_layers(ops::LayerSet& out) override {
+    ops::LayerSet layers;
+    block_.collect_layers(layers);
+    out.add_unscaled(layers);
+  }
 
  private:
   static UNetMidBlock2DConfig mid_config(const UNetBlockConfig& c) {

@@ -296,7 +296,10 @@ Tensor UNet2DConditionModel::forward_impl(Runtime& rt, const Tensor& sample,
 
 void UNet2DConditionModel::collect_layers(ops::LayerSet& out) {
   out.add(conv_in_);
-  time_embedding_.collect_layers(out);
+  // Diffusers 0.26 runs time_embedding without the LoRA scale (TimestepEmbedding.forward).
+  ops::LayerSet time_embedding;
+  time_embedding_.collect_layers(time_embedding);
+  out.add_unscaled(time_embedding);
   for (auto& b : down_blocks_) b->collect_layers(out);
   if (mid_block_) mid_block_->collect_layers(out);
   for (auto& b : up_blocks_) b->collect_layers(out);

@@ -126,15 +126,14 @@ Tensor Conv2d::run(Runtime& rt, const Tensor& x_in, const Tensor* residual) cons
   if (spec_.bias) args[DNNL_ARG_BIAS] = as_memory(rt, p.pd.bias_desc(), bias_);
   p.prim.execute(rt.stream(), args);
   rt.stream().wait();
+  if (adapter_) adapter_->add_to(rt, x, y, Activation::None);
   return y;
 }
 
-Tensor Conv2d::forward(Runtime& rt, const Tensor& x) const {
-  return adapter_ ? adapter_->add(rt, x, run(rt, x, nullptr)) : run(rt, x, nullptr);
-}
+Tensor Conv2d::forward(Runtime& rt, const Tensor& x) const { return run(rt, x, nullptr); }
 
 Tensor Conv2d::forward(Runtime& rt, const Tensor& x, const Tensor& residual) const {
-  return adapter_ ? adapter_->add(rt, x, run(rt, x, &residual)) : run(rt, x, &residual);
+  return run(rt, x, &residual);
 }
 
 }  // namespace sdfast::ops

@@ -1,7 +1,5 @@
 #include "ops/linear.h"
 
-#include "ops/elementwise.h"
-
 namespace sdfast::ops {
 
 Linear::Linear(Runtime& rt, const Weights& w, int64_t in_features, int64_t out_features, bool bias)
@@ -69,7 +67,8 @@ Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor
   Tensor y = Tensor::empty(out_shape, out);
   if (m == 0) return y;
   const std::optional<DType> res_dtype = residual ? std::optional<DType>(residual->dtype()) : std::nullopt;
-  const Prim& p = primitive(rt, m, x.dtype(), out, act, res_dtype);
+  // With an adapter the activation comes after its term.
+  const Prim& p = primitive(rt, m, x.dtype(), out, adapter_ ? Activation::None : act, res_dtype);
   const BoundWeights bound = weights_.get(rt, p.pd.weights_desc());
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, as_memory(rt, p.pd.src_desc(), x)},
@@ -81,29 +80,20 @@ Tensor Linear::run(Runtime& rt, const Tensor& x_in, Activation act, const Tensor
         as_memory(rt, dnnl::memory::desc({m, out_}, to_dnnl(residual->dtype()), tag::ab), *residual);
   p.prim.execute(rt.stream(), args);
   rt.stream().wait();
+  if (adapter_) adapter_->add_to(rt, x, y, act);
   return y;
 }
 
-Tensor Linear::run_adapted(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual,
-                           DType out) const {
-  if (!adapter_) return run(rt, x, act, residual, out);
-  // The low-rank term goes in before the activation.
-  Tensor y = adapter_->add(rt, x, run(rt, x, Activation::None, residual, out));
-  if (act == Activation::Silu) y = silu(rt, y);
-  if (act == Activation::Gelu) y = gelu(rt, y);
-  return y.to(out);
-}
-
 Tensor Linear::forward(Runtime& rt, const Tensor& x, Activation act) const {
-  return run_adapted(rt, x, act, nullptr, rt.activation());
+  return run(rt, x, act, nullptr, rt.activation());
 }
 
 Tensor Linear::forward_as(Runtime& rt, const Tensor& x, DType out, Activation act) const {
-  return run_adapted(rt, x, act, nullptr, out);
+  return run(rt, x, act, nullptr, out);
 }
 
 Tensor Linear::forward(Runtime& rt, const Tensor& x, const Tensor& residual) const {
-  return run_adapted(rt, x, Activation::None, &residual, rt.activation());
+  return run(rt, x, Activation::None, &residual, rt.activation());
 }
 
 Tensor Linear::weight(Runtime& rt) const {

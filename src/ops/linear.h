@@ -12,9 +12,6 @@
 
 namespace sdfast::ops {
 
-// Activation applied to the output inside the matmul.
-enum class Activation { None, Silu, Gelu };
-
 // Read-only once built: a run's primitives live in its Runtime (rt.primitives()), so several runs
 // may call forward at the same time.
 class Linear {
@@ -55,9 +52,8 @@ class Linear {
   };
   const Prim& primitive(Runtime& rt, int64_t m, DType src, DType dst, Activation act,
                         std::optional<DType> residual) const;
+  // The matmul, plus the adapter's low-rank term when there is one.
   Tensor run(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual, DType out) const;
-  // run() plus the adapter's low-rank term when there is one.
-  Tensor run_adapted(Runtime& rt, const Tensor& x, Activation act, const Tensor* residual, DType out) const;
 
   int64_t in_ = 0, out_ = 0;
   std::string name_;  // the weights' path ("down_blocks.0.attentions.0.proj_in"), for messages

@@ -122,6 +122,9 @@ TEST(BenchJob, RejectsMalformedJobs) {
                   {"heads", 1},
                   {"head_dim", 8}}};
   EXPECT_NE(error_of([&] { run_job_here(huge); }).find("tokens must be"), std::string::npos);
+  const Job lora_layers{"j6", "lora", {{"mode", "unmerged"}, {"dtype", "bf16"}, {"layers", "convs"}}};
+  EXPECT_NE(error_of([&] { run_job_here(lora_layers); }).find("layers must be all or attention, got 'convs'"),
+            std::string::npos);
 }
 
 TEST(BenchJob, MatmulRunsAndReports) {

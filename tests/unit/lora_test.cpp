@@ -14,6 +14,7 @@
 #include "lora/lora_file.h"
 #include "lora/lora_stack.h"
 #include "model_test_util.h"
+#include "tensor_test_util.h"
 #include "models/clip_text_model.h"
 #include "models/unet_2d_condition_model.h"
 
@@ -229,6 +230,69 @@ TEST(Lora, MergedMatchesUnmergedAndScalesAdd) {
   EXPECT_LT(test::rel_err(m.unet_out(), unmerged), 1e-5);
   s.set_scale(m.rt, 1, 0.0f);
   EXPECT_TRUE(same_bytes(m.unet_out(), base) || test::rel_err(m.unet_out(), base) < 1e-6);
+}
+
+// W + coef * up @ down, by plain loops in double (w [out, n], up [out, r], down [r, n]).
+Tensor plus_product(const Tensor& w, const Tensor& up, const Tensor& down, double coef) {
+  const int64_t out = up.dim(0), r = up.dim(1), n = down.numel() / r;
+  Tensor res = w.to(DType::F32).clone();
+  float* o = res.data<float>();
+  const float *u = up.data<float>(), *d = down.data<float>();
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < r; ++k) acc += double(u[i * r + k]) * d[k * n + j];
+      o[i * n + j] = float(o[i * n + j] + coef * acc);
+    }
+  return res;
+}
+
+// Diffusers 0.26 calls time_embedding without the LoRA scale (TimestepEmbedding.forward), so an
+// unmerged LoRA there acts at scale 1, while a resnet conv gets the scale; fuse_lora(lora_scale)
+// merges both at the scale. Expected outputs: the weights changed by hand, then the plain model.
+TEST(Lora, TimeEmbeddingGetsScaleOneUnmergedAndTheScaleMerged) {
+  Models m;
+  ops::Linear* temb = nullptr;
+  ops::Conv2d* conv = nullptr;
+  for (ops::Linear* l : m.targets.unet.linears)
+    if (l->name() == "time_embedding.linear_1") temb = l;
+  for (ops::Conv2d* c : m.targets.unet.convs)
+    if (c->name() == "down_blocks.0.resnets.0.conv1") conv = c;
+  ASSERT_TRUE(temb && conv);
+  const int64_t r = 3, cin = conv->spec().in_channels, cout = conv->spec().out_channels;
+  const Tensor t_down = test::randn({r, temb->in_features()}, 11), t_up = test::randn({temb->out_features(), r}, 12);
+  const Tensor c_down = test::randn({r, cin, 3, 3}, 13), c_up = test::randn({cout, r, 1, 1}, 14);
+  TempDir dir;
+  const std::string file = dir.file("temb.safetensors");
+  write_safetensors(file, {{"unet.time_embedding.linear_1.lora.down.weight", t_down},
+                           {"unet.time_embedding.linear_1.lora.up.weight", t_up},
+                           {"unet.down_blocks.0.resnets.0.conv1.lora.down.weight", c_down},
+                           {"unet.down_blocks.0.resnets.0.conv1.lora.up.weight", c_up}});
+  const float scale = 0.5f;
+  // The output with the time embedding's term at `t_coef` and the conv's at `c_coef`.
+  auto expected = [&](double t_coef, double c_coef) {
+    auto t_old = temb->replace_weight(m.rt, plus_product(temb->weight(m.rt), t_up, t_down, t_coef));
+    auto c_old = conv->replace_weight(m.rt, plus_product(conv->weight(m.rt).reshape({cout, cin * 9}), c_up.reshape({cout, r}),
+                                                         c_down, c_coef).reshape({cout, cin, 3, 3}));
+    Tensor out = m.unet_out();
+    temb->restore_weight(std::move(t_old));
+    conv->restore_weight(std::move(c_old));
+    return out;
+  };
+  const Tensor unmerged_want = expected(1.0, scale), merged_want = expected(scale, scale);
+  ASSERT_GT(test::rel_err(unmerged_want, merged_want), 1e-3);  // the time embedding's scale shows
+
+  const auto unmerged = m.outputs_with(LoraFile::read(file), scale, LoraMode::Unmerged);
+  EXPECT_EQ(unmerged.match.unet_layers, 2);
+  EXPECT_LT(test::rel_err(unmerged.unet, unmerged_want), 1e-5);
+  const auto merged = m.outputs_with(LoraFile::read(file), scale, LoraMode::Merged);
+  EXPECT_LT(test::rel_err(merged.unet, merged_want), 1e-5);
+  // A scale change keeps the time embedding at 1 (only the conv's term follows it).
+  LoraStack s;
+  s.add(m.rt, LoraFile::read(file), 0.2f, LoraMode::Unmerged, m.targets);
+  s.set_scale(m.rt, 0, scale);
+  EXPECT_LT(test::rel_err(m.unet_out(), unmerged_want), 1e-5);
+  s.clear(m.rt);
 }
 
 // ---- bad input ----------------------------------------------------------------------------

@@ -6,7 +6,12 @@
 //   mode "merge":     each timed call reads the LoRA file (float16, as LoRAs are shipped), merges
 //                     it into the weights and unloads it again (load + merge + restore)
 //   mode "unmerged":  timed UNet steps (batch, latent, tokens as the unet job) with the LoRA kept
-//                     unmerged, and as many steps without it (base_median_s, overhead)
+//                     unmerged, alternating with as many steps without it (base_median_s,
+//                     unmerged_overhead from the wall medians, unmerged_overhead_cpu from the CPU
+//                     time medians), and the time of one scale change (set_scale_s)
+//   layers            "all" (default: LCM-LoRA's coverage, above) or "attention" (only the
+//                     Transformer2DModel layers: attention, feed-forward, proj_in/out, as a kohya
+//                     LoRA without LoCon covers them)
 //   lora_file         where the random LoRA is written (kept); default a temporary file, removed
 #include <unistd.h>
 
@@ -35,10 +40,13 @@ Tensor randn(Shape shape, uint64_t seed, float scale = 1) {
 }
 
 // The kohya name of every patched layer with its random down / up matrices (float16).
-std::vector<std::pair<std::string, Tensor>> random_lora(const ops::LayerSet& layers, int64_t rank, uint64_t seed) {
+// attention_only: only the layers under an `attentions.` block (Transformer2DModel).
+std::vector<std::pair<std::string, Tensor>> random_lora(const ops::LayerSet& layers, int64_t rank, uint64_t seed,
+                                                        bool attention_only) {
   std::vector<std::pair<std::string, Tensor>> t;
   auto add = [&](const std::string& path, Shape down, Shape up) {
     if (path.empty() || path.rfind("time_embedding.", 0) == 0 || path == "conv_in" || path == "conv_out") return;
+    if (attention_only && path.find(".attentions.") == std::string::npos) return;
     std::string k = "lora_unet_" + path;
     std::replace(k.begin() + 10, k.end(), '.', '_');
     const float s = 1.0f / float(std::sqrt(double(shape_numel(down) / rank)));
@@ -63,6 +71,9 @@ nlohmann::json run_lora_job(const Job& job) {
   const int64_t rank = int64_t(param<int>(job, "rank", 64));
   if (rank < 1 || rank > 1024) fail_argument("bench job '", job.id, "': rank must be 1..1024, got ", rank);
   const uint64_t seed = param<uint64_t>(job, "seed", 0);
+  const std::string layers = param<std::string>(job, "layers", "all");
+  if (layers != "all" && layers != "attention")
+    fail_argument("bench job '", job.id, "': layers must be all or attention, got '", layers, "'");
   const std::string dtype = param<std::string>(job, "dtype");
   if (dtype != "f32" && dtype != "bf16") fail_argument("bench job '", job.id, "': dtype must be f32 or bf16");
   RuntimeOptions o;
@@ -81,7 +92,7 @@ nlohmann::json run_lora_job(const Job& job) {
       kept.empty() ? (fs::temp_directory_path() / ("sdfast-bench-lora-" + std::to_string(::getpid()) + ".safetensors")).string()
                    : kept;
   {
-    const auto tensors = random_lora(targets.unet, rank, seed + 100);
+    const auto tensors = random_lora(targets.unet, rank, seed + 100, layers == "attention");
     write_safetensors(file, tensors);
     result["lora_modules"] = tensors.size() / 3;
   }
@@ -112,13 +123,39 @@ nlohmann::json run_lora_job(const Job& job) {
   const Tensor sample = randn({batch, c.in_channels, latent, latent}, seed + 1);
   const Tensor context = randn({batch, tokens, c.cross_attention_dim.at(0)}, seed + 2);
   const auto step = [&] { unet.forward(rt, sample, 981.0, context); };
-  nlohmann::json base;
-  time_calls(job, rt.threads(), step, step, base);
-  stack.add(rt, lora::LoraFile::read(file), 1.0f, lora::LoraMode::Unmerged, targets);
-  time_calls(job, rt.threads(), step, step, result);
-  result["base_median_s"] = base["median_s"];
-  result["base_wall_s"] = base["wall_s"];
-  result["unmerged_overhead"] = result["median_s"].get<double>() / base["median_s"].get<double>() - 1;
+  // Steps with and without the LoRA alternate (loaded before, unloaded after each LoRA step), so
+  // that the machine's load changes hit both alike.
+  const lora::LoraFile lora_file = lora::LoraFile::read(file);
+  const int warmup = param<int>(job, "warmup", 1), repeats = param<int>(job, "repeats", 1);
+  if (warmup < 0 || warmup > 100 || repeats < 1 || repeats > 1000)
+    fail_argument("bench job '", job.id, "': warmup 0..100, repeats 1..1000");
+  std::vector<double> wall[2], cpu[2];  // [0] without, [1] with the LoRA
+  for (int i = 0; i < warmup + repeats; ++i)
+    for (int with : {0, 1}) {
+      if (with) stack.add(rt, lora_file, 1.0f, lora::LoraMode::Unmerged, targets);
+      Stopwatch sw;
+      step();
+      std::fprintf(stderr, "  [%s] %s %d: %.3f s wall, %.3f s cpu%s\n", job.id.c_str(), with ? "LoRA" : "base", i + 1,
+                   sw.wall_s(), sw.cpu_s(), i < warmup ? " (warm-up)" : "");
+      if (with) stack.clear(rt);
+      if (i < warmup) continue;
+      wall[with].push_back(sw.wall_s());
+      cpu[with].push_back(sw.cpu_s());
+    }
+  stack.add(rt, lora_file, 1.0f, lora::LoraMode::Unmerged, targets);
+  Stopwatch rescale;  // an unmerged scale change
+  stack.set_scale(rt, 0, 0.5f);
+  result["set_scale_s"] = rescale.wall_s();
+  result["threads"] = rt.threads();
+  result["wall_s"] = wall[1];
+  result["cpu_s"] = cpu[1];
+  result["median_s"] = median(wall[1]);
+  result["peak_rss_mb"] = peak_rss_mb();
+  result["base_wall_s"] = wall[0];
+  result["base_cpu_s"] = cpu[0];
+  result["base_median_s"] = median(wall[0]);
+  result["unmerged_overhead"] = median(wall[1]) / median(wall[0]) - 1;
+  result["unmerged_overhead_cpu"] = median(cpu[1]) / median(cpu[0]) - 1;
   return result;
 }
 

@@ -384,7 +384,11 @@ std::string render_markdown(const json& report) {
         md << "\nLoRA unmerged: " << seconds(r["median_s"]) << " per step against "
            << seconds(r["result"]["base_median_s"]) << " without the LoRA in the same process ("
            << format("%+.1f%%", 100 * r["result"]["unmerged_overhead"].get<double>())
-           << "); merged LoRAs cost nothing per step.\n";
+           << ")"
+           << (r["result"].value("set_scale_s", json()).is_number()
+                   ? "; a scale change (adapters rebuilt) " + seconds(r["result"]["set_scale_s"])
+                   : std::string())
+           << "; merged LoRAs cost nothing per step.\n";
     bool attention = false;
     for (const json& r : rows_of("table3")) attention = attention || r["section"] == "attention";
     if (attention) {
